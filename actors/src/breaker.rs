@@ -1,0 +1,331 @@
+//! The circuit breaker: a pure state machine over a rolling window of event counts.
+//!
+//! Closed → Open when, at a health snapshot (recomputed at most every `health_snapshot_ms`), the
+//! window holds at least `request_volume` calls and errors are at least `error_percent` of them.
+//! Open → HalfOpen after `sleep_window_ms`: exactly one trial call is admitted, every other call is
+//! short-circuited. The trial's success closes the breaker and clears the window; its failure
+//! reopens it for another full sleep window. `force` overrides all of it. Time is an argument, so
+//! every transition is unit-tested without a runtime (style: decisions pure, actors thin).
+
+use std::time::Duration;
+
+use serde::Serialize;
+use tokio::time::Instant;
+
+use crate::config::{BreakerConfig, Force};
+use crate::event::{Counts, Event};
+use crate::window::RollingCounts;
+
+/// Where the breaker stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case", tag = "state")]
+pub enum BreakerState {
+    /// Calls go through.
+    Closed,
+    /// Calls are short-circuited until the sleep window ends.
+    Open,
+    /// One trial call is in flight; everything else is short-circuited.
+    HalfOpen,
+}
+
+/// The breaker's verdict on one call.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Admission {
+    /// Go ahead.
+    Allowed,
+    /// Go ahead as the single half-open trial: report its end with [`CircuitBreaker::trial_finished`].
+    Trial,
+    /// Refused: the breaker is open (or forced open).
+    ShortCircuited,
+}
+
+#[derive(Clone, Copy, Debug)]
+enum State {
+    Closed,
+    Open { since: Instant },
+    HalfOpen,
+}
+
+/// The error rate the breaker last looked at.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Health {
+    /// Calls counted (success + failure + timeout + rejected).
+    pub calls: u64,
+    /// Errors among them (failure + timeout + rejected).
+    pub errors: u64,
+    /// `errors / calls` as a whole percentage.
+    pub error_percent: u8,
+}
+
+/// Circuit breaker with its rolling window.
+#[derive(Debug)]
+pub struct CircuitBreaker {
+    state: State,
+    window: RollingCounts,
+    health: Health,
+    health_taken_at: Option<Instant>,
+}
+
+impl CircuitBreaker {
+    /// A closed breaker with an empty window.
+    pub fn new(settings: &BreakerConfig, now: Instant) -> Self {
+        Self {
+            state: State::Closed,
+            window: Self::window_for(settings, now),
+            health: Health::default(),
+            health_taken_at: None,
+        }
+    }
+
+    fn window_for(settings: &BreakerConfig, now: Instant) -> RollingCounts {
+        RollingCounts::new(Duration::from_millis(settings.window_ms), settings.buckets, now)
+    }
+
+    /// Replaces the window when its shape changed (runtime settings); counts start over.
+    pub fn reshape(&mut self, old: &BreakerConfig, new: &BreakerConfig, now: Instant) {
+        if (old.window_ms, old.buckets) != (new.window_ms, new.buckets) {
+            self.window = Self::window_for(new, now);
+            self.health = Health::default();
+            self.health_taken_at = None;
+        }
+    }
+
+    /// Decides whether a call may go ahead at `now`.
+    pub fn admit(&mut self, settings: &BreakerConfig, snapshot_every: Duration, now: Instant) -> Admission {
+        match settings.force {
+            Some(Force::Open) => return Admission::ShortCircuited,
+            Some(Force::Closed) => return Admission::Allowed,
+            None => {}
+        }
+        match self.state {
+            State::Closed => {
+                self.refresh_health(snapshot_every, now);
+                let h = self.health;
+                let tripped = h.calls > 0
+                    && h.calls >= settings.request_volume
+                    && h.errors * 100 >= u64::from(settings.error_percent) * h.calls;
+                if tripped {
+                    tracing::info!(calls = h.calls, error_percent = h.error_percent, "circuit opened");
+                    self.state = State::Open { since: now };
+                    Admission::ShortCircuited
+                } else {
+                    Admission::Allowed
+                }
+            }
+            State::Open { since } => {
+                if now.saturating_duration_since(since) >= Duration::from_millis(settings.sleep_window_ms) {
+                    self.state = State::HalfOpen;
+                    Admission::Trial
+                } else {
+                    Admission::ShortCircuited
+                }
+            }
+            State::HalfOpen => Admission::ShortCircuited,
+        }
+    }
+
+    fn refresh_health(&mut self, every: Duration, now: Instant) {
+        let due = self.health_taken_at.is_none_or(|t| now.saturating_duration_since(t) >= every);
+        if due {
+            let totals = self.window.totals(now);
+            self.health =
+                Health { calls: totals.calls(), errors: totals.errors(), error_percent: totals.error_percent() };
+            self.health_taken_at = Some(now);
+        }
+    }
+
+    /// Ends the half-open trial: success closes and clears the window, failure reopens.
+    pub fn trial_finished(&mut self, succeeded: bool, now: Instant) {
+        if !matches!(self.state, State::HalfOpen) {
+            return;
+        }
+        if succeeded {
+            tracing::info!("circuit closed after a successful trial");
+            self.state = State::Closed;
+            self.window.reset();
+            self.health = Health::default();
+            self.health_taken_at = Some(now);
+        } else {
+            tracing::info!("trial failed; circuit reopened");
+            self.state = State::Open { since: now };
+        }
+    }
+
+    /// Counts one event in the window.
+    pub fn record(&mut self, event: Event, now: Instant) {
+        self.window.record(event, now);
+    }
+
+    /// Event counts in the window at `now`.
+    pub fn totals(&self, now: Instant) -> Counts {
+        self.window.totals(now)
+    }
+
+    /// The breaker's own state (ignoring `force`).
+    pub fn state(&self) -> BreakerState {
+        match self.state {
+            State::Closed => BreakerState::Closed,
+            State::Open { .. } => BreakerState::Open,
+            State::HalfOpen => BreakerState::HalfOpen,
+        }
+    }
+
+    /// The last health snapshot.
+    pub fn health(&self) -> Health {
+        self.health
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SNAP: Duration = Duration::from_millis(500);
+
+    fn ms(n: u64) -> Duration {
+        Duration::from_millis(n)
+    }
+
+    fn settings() -> BreakerConfig {
+        BreakerConfig::default()
+    }
+
+    fn record_n(b: &mut CircuitBreaker, event: Event, n: usize, now: Instant) {
+        for _ in 0..n {
+            b.record(event, now);
+        }
+    }
+
+    #[test]
+    fn opens_at_threshold_with_enough_volume() {
+        let t0 = Instant::now();
+        let s = settings();
+        let mut b = CircuitBreaker::new(&s, t0);
+        record_n(&mut b, Event::Success, 10, t0);
+        record_n(&mut b, Event::Failure, 10, t0);
+        // Exactly 50 % of exactly 20 calls: opens (≥), at the next snapshot.
+        assert_eq!(b.admit(&s, SNAP, t0), Admission::ShortCircuited);
+        assert_eq!(b.state(), BreakerState::Open);
+        assert_eq!(b.health(), Health { calls: 20, errors: 10, error_percent: 50 });
+    }
+
+    #[test]
+    fn stays_closed_below_threshold_or_volume() {
+        let t0 = Instant::now();
+        let s = settings();
+        let mut below_pct = CircuitBreaker::new(&s, t0);
+        record_n(&mut below_pct, Event::Success, 11, t0);
+        record_n(&mut below_pct, Event::Failure, 9, t0);
+        assert_eq!(below_pct.admit(&s, SNAP, t0), Admission::Allowed);
+        let mut below_volume = CircuitBreaker::new(&s, t0);
+        record_n(&mut below_volume, Event::Failure, 19, t0);
+        assert_eq!(below_volume.admit(&s, SNAP, t0), Admission::Allowed);
+        assert_eq!(below_volume.state(), BreakerState::Closed);
+    }
+
+    #[test]
+    fn timeouts_and_rejections_are_errors_short_circuits_and_bad_requests_are_not() {
+        let t0 = Instant::now();
+        let s = settings();
+        let mut b = CircuitBreaker::new(&s, t0);
+        record_n(&mut b, Event::Timeout, 10, t0);
+        record_n(&mut b, Event::Rejected, 10, t0);
+        assert_eq!(b.admit(&s, SNAP, t0), Admission::ShortCircuited);
+        let mut c = CircuitBreaker::new(&s, t0);
+        record_n(&mut c, Event::ShortCircuited, 50, t0);
+        record_n(&mut c, Event::BadRequest, 50, t0);
+        assert_eq!(c.admit(&s, SNAP, t0), Admission::Allowed);
+    }
+
+    #[test]
+    fn health_is_recomputed_only_every_snapshot_interval() {
+        let t0 = Instant::now();
+        let s = settings();
+        let mut b = CircuitBreaker::new(&s, t0);
+        assert_eq!(b.admit(&s, SNAP, t0), Admission::Allowed); // snapshot of an empty window
+        record_n(&mut b, Event::Failure, 20, t0);
+        assert_eq!(b.admit(&s, SNAP, t0 + ms(499)), Admission::Allowed);
+        assert_eq!(b.admit(&s, SNAP, t0 + ms(500)), Admission::ShortCircuited);
+    }
+
+    #[test]
+    fn one_trial_after_sleep_window_then_refuses() {
+        let t0 = Instant::now();
+        let s = settings();
+        let mut b = CircuitBreaker::new(&s, t0);
+        record_n(&mut b, Event::Failure, 20, t0);
+        assert_eq!(b.admit(&s, SNAP, t0), Admission::ShortCircuited);
+        assert_eq!(b.admit(&s, SNAP, t0 + ms(4_999)), Admission::ShortCircuited);
+        assert_eq!(b.admit(&s, SNAP, t0 + ms(5_000)), Admission::Trial);
+        assert_eq!(b.state(), BreakerState::HalfOpen);
+        assert_eq!(b.admit(&s, SNAP, t0 + ms(5_001)), Admission::ShortCircuited);
+    }
+
+    #[test]
+    fn trial_success_closes_and_clears_old_failures() {
+        let t0 = Instant::now();
+        let s = settings();
+        let mut b = CircuitBreaker::new(&s, t0);
+        record_n(&mut b, Event::Failure, 20, t0);
+        b.admit(&s, SNAP, t0);
+        assert_eq!(b.admit(&s, SNAP, t0 + ms(5_000)), Admission::Trial);
+        b.trial_finished(true, t0 + ms(5_010));
+        assert_eq!(b.state(), BreakerState::Closed);
+        assert_eq!(b.totals(t0 + ms(5_010)).calls(), 0);
+        // The old failures are still inside the 10 s window by time, but gone.
+        assert_eq!(b.admit(&s, SNAP, t0 + ms(6_000)), Admission::Allowed);
+    }
+
+    #[test]
+    fn trial_failure_reopens_for_a_full_sleep_window() {
+        let t0 = Instant::now();
+        let s = settings();
+        let mut b = CircuitBreaker::new(&s, t0);
+        record_n(&mut b, Event::Failure, 20, t0);
+        b.admit(&s, SNAP, t0);
+        assert_eq!(b.admit(&s, SNAP, t0 + ms(5_000)), Admission::Trial);
+        b.trial_finished(false, t0 + ms(5_100));
+        assert_eq!(b.state(), BreakerState::Open);
+        assert_eq!(b.admit(&s, SNAP, t0 + ms(10_099)), Admission::ShortCircuited);
+        assert_eq!(b.admit(&s, SNAP, t0 + ms(10_100)), Admission::Trial);
+    }
+
+    #[test]
+    fn force_overrides_state() {
+        let t0 = Instant::now();
+        let mut s = settings();
+        let mut b = CircuitBreaker::new(&s, t0);
+        s.force = Some(Force::Open);
+        assert_eq!(b.admit(&s, SNAP, t0), Admission::ShortCircuited);
+        record_n(&mut b, Event::Failure, 100, t0);
+        s.force = Some(Force::Closed);
+        assert_eq!(b.admit(&s, SNAP, t0 + ms(1_000)), Admission::Allowed);
+        s.force = None;
+        assert_eq!(b.admit(&s, SNAP, t0 + ms(1_000)), Admission::ShortCircuited);
+    }
+
+    #[test]
+    fn trial_report_without_trial_is_ignored() {
+        let t0 = Instant::now();
+        let s = settings();
+        let mut b = CircuitBreaker::new(&s, t0);
+        b.trial_finished(false, t0);
+        assert_eq!(b.state(), BreakerState::Closed);
+    }
+
+    #[test]
+    fn reshape_starts_a_new_window_only_when_shape_changes() {
+        let t0 = Instant::now();
+        let s = settings();
+        let mut b = CircuitBreaker::new(&s, t0);
+        record_n(&mut b, Event::Failure, 5, t0);
+        let mut same = s.clone();
+        same.error_percent = 10;
+        b.reshape(&s, &same, t0);
+        assert_eq!(b.totals(t0).errors(), 5);
+        let mut other = s.clone();
+        other.window_ms = 20_000;
+        b.reshape(&s, &other, t0);
+        assert_eq!(b.totals(t0).errors(), 0);
+    }
+}

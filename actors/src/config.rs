@@ -1,0 +1,383 @@
+//! Typed, validated policy of one dependency (design §3): Hystrix's defaults, every value checked
+//! once at the edge so the call path never meets a nonsensical setting.
+//!
+//! The same struct is read from TOML (`[dependencies.NAME]`), returned by the admin API and changed
+//! at runtime through [`SettingsPatch`]. Invalid values are [`ConfigError`]s that name the field.
+
+use serde::{Deserialize, Serialize};
+
+use crate::json::Json;
+
+/// Policy of one dependency.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DependencyConfig {
+    /// A call that has not answered after this long is abandoned, counted TIMEOUT, and falls back.
+    pub timeout_ms: u64,
+    /// Calls executing at once.
+    pub max_concurrent: usize,
+    /// Calls waiting beyond those executing; beyond both, a call is REJECTED at once.
+    pub queue: usize,
+    /// Where calls run: the dependency's own actor thread, or the caller's task behind a counter.
+    pub isolation: Isolation,
+    /// Circuit breaker and its rolling window.
+    pub breaker: BreakerConfig,
+    /// What a failed, rejected or short-circuited call answers instead.
+    pub fallback: FallbackConfig,
+    /// Latency percentiles and health snapshots.
+    pub metrics: MetricsConfig,
+}
+
+impl Default for DependencyConfig {
+    fn default() -> Self {
+        Self {
+            timeout_ms: 1000,
+            max_concurrent: 10,
+            queue: 5,
+            isolation: Isolation::Actor,
+            breaker: BreakerConfig::default(),
+            fallback: FallbackConfig::default(),
+            metrics: MetricsConfig::default(),
+        }
+    }
+}
+
+/// Where a dependency's calls execute.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Isolation {
+    /// On the dependency's own actor (its own thread), supervised: the Hystrix thread pool.
+    Actor,
+    /// In the caller's task, bounded by a counter: for in-memory dependencies, no actor hop.
+    Semaphore,
+}
+
+/// Circuit breaker settings.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct BreakerConfig {
+    /// Length of the rolling statistics window.
+    pub window_ms: u64,
+    /// Buckets the window is divided into; old buckets roll off one at a time.
+    pub buckets: u32,
+    /// Calls in the window before the breaker may open at all.
+    pub request_volume: u64,
+    /// Opens when errors are at least this percentage of calls in the window.
+    pub error_percent: u8,
+    /// Time open before a single trial call is let through.
+    pub sleep_window_ms: u64,
+    /// Operator override from the admin API.
+    pub force: Option<Force>,
+}
+
+impl Default for BreakerConfig {
+    fn default() -> Self {
+        Self {
+            window_ms: 10_000,
+            buckets: 10,
+            request_volume: 20,
+            error_percent: 50,
+            sleep_window_ms: 5_000,
+            force: None,
+        }
+    }
+}
+
+/// A forced breaker state.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Force {
+    /// Every call is short-circuited.
+    Open,
+    /// Every call goes through, whatever the error rate (statistics are still kept).
+    Closed,
+}
+
+/// Fallback settings.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct FallbackConfig {
+    /// Which fallback.
+    pub kind: FallbackKind,
+    /// The reply of a `static` fallback.
+    pub value: Option<Json>,
+    /// Arguments remembered by a `stale` fallback.
+    pub stale_max_entries: usize,
+    /// Oldest reply a `stale` fallback will serve.
+    pub stale_max_age_ms: u64,
+    /// Fallbacks running at once; beyond: FALLBACK_REJECTION.
+    pub max_concurrent: usize,
+}
+
+impl Default for FallbackConfig {
+    fn default() -> Self {
+        Self {
+            kind: FallbackKind::Fail,
+            value: None,
+            stale_max_entries: 10_000,
+            stale_max_age_ms: 300_000,
+            max_concurrent: 10,
+        }
+    }
+}
+
+/// Kinds of fallback (design §3).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FallbackKind {
+    /// No fallback: the error reaches the caller (counted FALLBACK_MISSING).
+    Fail,
+    /// The configured `value`.
+    Static,
+    /// An empty reply: the call emits nothing.
+    Silent,
+    /// The last good reply for the same arguments, if young enough.
+    Stale,
+}
+
+/// Statistics settings.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct MetricsConfig {
+    /// Window of the latency percentiles.
+    pub percentile_window_ms: u64,
+    /// Buckets of the latency window.
+    pub percentile_buckets: u32,
+    /// How often the breaker's error percentage is recomputed.
+    pub health_snapshot_ms: u64,
+}
+
+impl Default for MetricsConfig {
+    fn default() -> Self {
+        Self { percentile_window_ms: 60_000, percentile_buckets: 6, health_snapshot_ms: 500 }
+    }
+}
+
+/// An invalid setting, naming the field (`dependencies.users.breaker.error_percent`).
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{field}: {message}")]
+pub struct ConfigError {
+    /// Dotted path of the offending key.
+    pub field: String,
+    /// What is wrong with it.
+    pub message: String,
+}
+
+impl ConfigError {
+    fn new(prefix: &str, field: &str, message: impl Into<String>) -> Self {
+        let field = if prefix.is_empty() { field.to_owned() } else { format!("{prefix}.{field}") };
+        Self { field, message: message.into() }
+    }
+}
+
+fn at_least(prefix: &str, field: &str, value: u64, min: u64) -> Result<(), ConfigError> {
+    if value < min {
+        return Err(ConfigError::new(prefix, field, format!("must be at least {min}, got {value}")));
+    }
+    Ok(())
+}
+
+impl DependencyConfig {
+    /// Checks every value; `prefix` is the key path the errors are reported under
+    /// (for example `dependencies.users`).
+    pub fn validate(&self, prefix: &str) -> Result<(), ConfigError> {
+        at_least(prefix, "timeout_ms", self.timeout_ms, 1)?;
+        at_least(prefix, "max_concurrent", self.max_concurrent as u64, 1)?;
+        let b = &self.breaker;
+        at_least(prefix, "breaker.window_ms", b.window_ms, 1)?;
+        at_least(prefix, "breaker.buckets", u64::from(b.buckets), 1)?;
+        if !b.window_ms.is_multiple_of(u64::from(b.buckets)) {
+            let msg = format!("must divide breaker.window_ms ({}) evenly", b.window_ms);
+            return Err(ConfigError::new(prefix, "breaker.buckets", msg));
+        }
+        if b.error_percent > 100 {
+            let msg = format!("must be 0..=100, got {}", b.error_percent);
+            return Err(ConfigError::new(prefix, "breaker.error_percent", msg));
+        }
+        at_least(prefix, "breaker.sleep_window_ms", b.sleep_window_ms, 1)?;
+        let f = &self.fallback;
+        if f.kind == FallbackKind::Static && f.value.is_none() {
+            return Err(ConfigError::new(prefix, "fallback.value", "required when kind = \"static\""));
+        }
+        if f.kind != FallbackKind::Static && f.value.is_some() {
+            return Err(ConfigError::new(prefix, "fallback.value", "only used when kind = \"static\""));
+        }
+        at_least(prefix, "fallback.stale_max_entries", f.stale_max_entries as u64, 1)?;
+        at_least(prefix, "fallback.stale_max_age_ms", f.stale_max_age_ms, 1)?;
+        at_least(prefix, "fallback.max_concurrent", f.max_concurrent as u64, 1)?;
+        let m = &self.metrics;
+        at_least(prefix, "metrics.percentile_window_ms", m.percentile_window_ms, 1)?;
+        at_least(prefix, "metrics.percentile_buckets", u64::from(m.percentile_buckets), 1)?;
+        if !m.percentile_window_ms.is_multiple_of(u64::from(m.percentile_buckets)) {
+            let msg = format!("must divide metrics.percentile_window_ms ({}) evenly", m.percentile_window_ms);
+            return Err(ConfigError::new(prefix, "metrics.percentile_buckets", msg));
+        }
+        at_least(prefix, "metrics.health_snapshot_ms", m.health_snapshot_ms, 1)?;
+        Ok(())
+    }
+}
+
+/// The settings that may change while the dependency serves (admin API
+/// `PUT /admin/v1/dependencies/{name}/settings`). Absent fields keep their value.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SettingsPatch {
+    /// New call timeout.
+    pub timeout_ms: Option<u64>,
+    /// New execution limit.
+    pub max_concurrent: Option<usize>,
+    /// New queue length.
+    pub queue: Option<usize>,
+    /// New breaker settings (each field optional).
+    pub breaker: Option<BreakerPatch>,
+    /// New fallback concurrency limit.
+    pub fallback_max_concurrent: Option<usize>,
+}
+
+/// Breaker fields of a [`SettingsPatch`].
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct BreakerPatch {
+    /// New request volume threshold.
+    pub request_volume: Option<u64>,
+    /// New error threshold.
+    pub error_percent: Option<u8>,
+    /// New sleep window.
+    pub sleep_window_ms: Option<u64>,
+    /// `Some(None)` clears a forced state; `Some(Some(f))` forces one.
+    #[serde(with = "force_patch")]
+    pub force: Option<Option<Force>>,
+}
+
+/// `force` in a patch: absent = unchanged, `null` or `"none"` = cleared, `"open"`/`"closed"` = forced.
+mod force_patch {
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    use super::Force;
+
+    #[derive(Serialize, Deserialize)]
+    #[serde(rename_all = "snake_case")]
+    enum Wire {
+        None,
+        Open,
+        Closed,
+    }
+
+    pub fn serialize<S: Serializer>(v: &Option<Option<Force>>, s: S) -> Result<S::Ok, S::Error> {
+        match v {
+            None => s.serialize_none(),
+            Some(None) => Wire::None.serialize(s),
+            Some(Some(Force::Open)) => Wire::Open.serialize(s),
+            Some(Some(Force::Closed)) => Wire::Closed.serialize(s),
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Option<Force>>, D::Error> {
+        Ok(Some(match Option::<Wire>::deserialize(d)? {
+            None | Some(Wire::None) => None,
+            Some(Wire::Open) => Some(Force::Open),
+            Some(Wire::Closed) => Some(Force::Closed),
+        }))
+    }
+}
+
+impl SettingsPatch {
+    /// The configuration with this patch applied, validated.
+    pub fn apply_to(&self, config: &DependencyConfig, prefix: &str) -> Result<DependencyConfig, ConfigError> {
+        let mut next = config.clone();
+        if let Some(v) = self.timeout_ms {
+            next.timeout_ms = v;
+        }
+        if let Some(v) = self.max_concurrent {
+            next.max_concurrent = v;
+        }
+        if let Some(v) = self.queue {
+            next.queue = v;
+        }
+        if let Some(v) = self.fallback_max_concurrent {
+            next.fallback.max_concurrent = v;
+        }
+        if let Some(b) = &self.breaker {
+            if let Some(v) = b.request_volume {
+                next.breaker.request_volume = v;
+            }
+            if let Some(v) = b.error_percent {
+                next.breaker.error_percent = v;
+            }
+            if let Some(v) = b.sleep_window_ms {
+                next.breaker.sleep_window_ms = v;
+            }
+            if let Some(v) = b.force {
+                next.breaker.force = v;
+            }
+        }
+        next.validate(prefix)?;
+        Ok(next)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_hystrix_and_valid() {
+        let c = DependencyConfig::default();
+        assert_eq!((c.timeout_ms, c.max_concurrent, c.queue), (1000, 10, 5));
+        assert_eq!((c.breaker.window_ms, c.breaker.buckets, c.breaker.request_volume), (10_000, 10, 20));
+        assert_eq!((c.breaker.error_percent, c.breaker.sleep_window_ms), (50, 5_000));
+        assert_eq!(c.fallback.max_concurrent, 10);
+        assert_eq!((c.metrics.percentile_window_ms, c.metrics.percentile_buckets), (60_000, 6));
+        assert_eq!(c.metrics.health_snapshot_ms, 500);
+        c.validate("d").unwrap();
+    }
+
+    #[test]
+    fn invalid_values_name_their_field() {
+        let mut c = DependencyConfig::default();
+        c.breaker.error_percent = 101;
+        assert_eq!(c.validate("dependencies.users").unwrap_err().field, "dependencies.users.breaker.error_percent");
+        let mut c = DependencyConfig::default();
+        c.max_concurrent = 0;
+        assert_eq!(c.validate("x").unwrap_err().field, "x.max_concurrent");
+        let mut c = DependencyConfig::default();
+        c.breaker.buckets = 3;
+        assert_eq!(c.validate("x").unwrap_err().field, "x.breaker.buckets");
+        let mut c = DependencyConfig::default();
+        c.fallback.kind = FallbackKind::Static;
+        assert_eq!(c.validate("x").unwrap_err().field, "x.fallback.value");
+        let mut c = DependencyConfig::default();
+        c.timeout_ms = 0;
+        assert_eq!(c.validate("x").unwrap_err().field, "x.timeout_ms");
+    }
+
+    #[test]
+    fn patch_changes_only_given_fields_and_validates() {
+        let base = DependencyConfig::default();
+        let patch: SettingsPatch = serde_json::from_str(r#"{"timeout_ms": 50, "breaker": {"force": "open"}}"#).unwrap();
+        let next = patch.apply_to(&base, "d").unwrap();
+        assert_eq!(next.timeout_ms, 50);
+        assert_eq!(next.breaker.force, Some(Force::Open));
+        assert_eq!(next.max_concurrent, base.max_concurrent);
+        let clear: SettingsPatch = serde_json::from_str(r#"{"breaker": {"force": null}}"#).unwrap();
+        assert_eq!(clear.apply_to(&next, "d").unwrap().breaker.force, None);
+        let keep: SettingsPatch = serde_json::from_str(r#"{"breaker": {}}"#).unwrap();
+        assert_eq!(keep.apply_to(&next, "d").unwrap().breaker.force, Some(Force::Open));
+        let bad: SettingsPatch = serde_json::from_str(r#"{"max_concurrent": 0}"#).unwrap();
+        assert_eq!(bad.apply_to(&base, "d").unwrap_err().field, "d.max_concurrent");
+        assert!(serde_json::from_str::<SettingsPatch>(r#"{"timeout": 5}"#).is_err());
+    }
+
+    #[test]
+    fn reads_toml_with_unknown_keys_rejected() {
+        let c: DependencyConfig = toml::from_str(
+            "timeout_ms = 200\n[breaker]\nforce = \"closed\"\n[fallback]\nkind = \"static\"\nvalue = { rows = [] }\n",
+        )
+        .unwrap();
+        assert_eq!(c.timeout_ms, 200);
+        assert_eq!(c.breaker.force, Some(Force::Closed));
+        assert_eq!(c.fallback.value.unwrap().as_str(), r#"{"rows":[]}"#);
+        let err = toml::from_str::<DependencyConfig>("timeout = 5").unwrap_err();
+        assert!(err.to_string().contains("timeout"), "{err}");
+    }
+}
