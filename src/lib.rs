@@ -5,4 +5,5 @@
 //! crate only wires them and decides, in [`status`], which HTTP status each of their errors means.
 #![forbid(unsafe_code)]
 
+pub mod demo;
 pub mod status;

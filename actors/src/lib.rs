@@ -13,6 +13,7 @@ mod actor;
 pub mod backend;
 pub mod breaker;
 pub mod bulkhead;
+pub mod collapser;
 pub mod config;
 mod dependency;
 pub mod error;
@@ -20,6 +21,7 @@ pub mod event;
 #[cfg(feature = "test-util")]
 pub mod fake;
 pub mod fallback;
+pub mod http;
 pub mod json;
 pub mod latency;
 pub mod registry;

@@ -1,4 +1,12 @@
 //! Dynamic endpoints: the `Observable` stream type, the request context and request cache, the
 //! JavaScript runtime and the endpoint registry with revision routing (design §4–§6).
 //!
-//! Empty until the endpoints issue lands; it depends on `switchyard-actors` only, never on HTTP.
+//! Depends on `switchyard-actors` only, never on HTTP: the server adapts requests and responses.
+#![forbid(unsafe_code)]
+
+pub mod dispatch;
+pub mod observable;
+pub mod request_cache;
+pub mod script;
+
+pub use dispatch::Dispatch;
