@@ -4,8 +4,11 @@
 //! The same struct is read from TOML (`[dependencies.NAME]`), returned by the admin API and changed
 //! at runtime through [`SettingsPatch`]. Invalid values are [`ConfigError`]s that name the field.
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 
+use crate::collapser::CollapserConfig;
 use crate::json::Json;
 
 /// Policy of one dependency.
@@ -26,6 +29,8 @@ pub struct DependencyConfig {
     pub fallback: FallbackConfig,
     /// Latency percentiles and health snapshots.
     pub metrics: MetricsConfig,
+    /// Operations collapsed into batch operations, by single operation name.
+    pub collapse: BTreeMap<String, CollapserConfig>,
 }
 
 impl Default for DependencyConfig {
@@ -38,6 +43,7 @@ impl Default for DependencyConfig {
             breaker: BreakerConfig::default(),
             fallback: FallbackConfig::default(),
             metrics: MetricsConfig::default(),
+            collapse: BTreeMap::new(),
         }
     }
 }
@@ -213,6 +219,14 @@ impl DependencyConfig {
             return Err(ConfigError::new(prefix, "metrics.percentile_buckets", msg));
         }
         at_least(prefix, "metrics.health_snapshot_ms", m.health_snapshot_ms, 1)?;
+        for (operation, collapse) in &self.collapse {
+            let at = if prefix.is_empty() {
+                format!("collapse.{operation}")
+            } else {
+                format!("{prefix}.collapse.{operation}")
+            };
+            collapse.validate(&at)?;
+        }
         Ok(())
     }
 }
@@ -377,6 +391,11 @@ mod tests {
         assert_eq!(c.timeout_ms, 200);
         assert_eq!(c.breaker.force, Some(Force::Closed));
         assert_eq!(c.fallback.value.unwrap().as_str(), r#"{"rows":[]}"#);
+        let c: DependencyConfig = toml::from_str("[collapse.title]\ninto = \"titles\"\nwindow_ms = 5\n").unwrap();
+        assert_eq!((c.collapse["title"].into.as_str(), c.collapse["title"].max_batch), ("titles", 100));
+        let mut bad = c.clone();
+        bad.collapse.get_mut("title").unwrap().into.clear();
+        assert_eq!(bad.validate("d.catalog").unwrap_err().field, "d.catalog.collapse.title.into");
         let err = toml::from_str::<DependencyConfig>("timeout = 5").unwrap_err();
         assert!(err.to_string().contains("timeout"), "{err}");
     }

@@ -46,6 +46,8 @@ pub enum Origin {
     Backend,
     /// A fallback answered instead, because of this error.
     Fallback(ErrorKind),
+    /// The item came from this collapsed batch.
+    Collapsed(u64),
 }
 
 /// Where a dependency's actor runs.
@@ -87,6 +89,19 @@ struct Timing {
     execution: Option<Duration>,
     /// Everything the caller waited.
     total: Duration,
+}
+
+/// How a call failed, for the fallback step.
+#[derive(Clone, Copy)]
+struct Failed {
+    /// The call's own event, not yet recorded (`None` when recorded elsewhere).
+    cause: Option<Event>,
+    /// Its execution time, if the backend ran.
+    execution: Option<Duration>,
+    /// When the call started.
+    started: Instant,
+    /// Whether to run the fallback at all.
+    run_fallback: bool,
 }
 
 /// Counts a call as executing for as long as it lives (owned, for calls on the actor).
@@ -258,6 +273,10 @@ impl DependencyHandle {
 
     /// Calls `operation` with `args` through the breaker, bulkhead, timeout and fallback.
     pub async fn call(&self, operation: &str, args: &Value) -> Result<Reply, CallError> {
+        self.call_inner(operation, args, true).await
+    }
+
+    async fn call_inner(&self, operation: &str, args: &Value, run_fallback: bool) -> Result<Reply, CallError> {
         let shared = &self.inner.shared;
         let started = Instant::now();
         let (admission, limit, timeout) = {
@@ -272,11 +291,12 @@ impl DependencyHandle {
         };
         if admission == Admission::ShortCircuited {
             let error = CallError::new(&shared.name, ErrorKind::ShortCircuited, "circuit breaker is open");
-            return self.fall_back(Event::ShortCircuited, None, error, operation, args, started).await;
+            let failed = Failed { cause: Some(Event::ShortCircuited), execution: None, started, run_fallback };
+            return self.fall_back(failed, error, operation, args).await;
         }
         let trial = Trial { shared: (admission == Admission::Trial).then(|| Arc::clone(shared)) };
         let Some(permit) = shared.bulkhead.try_acquire(limit) else {
-            return self.rejected(trial, operation, args, started).await;
+            return self.rejected(trial, operation, args, started, run_fallback).await;
         };
         let executed = match &self.inner.executor {
             Executor::Inline => {
@@ -291,7 +311,7 @@ impl DependencyHandle {
                 let (reply, answer) = oneshot::channel();
                 let call = Execute { operation: Arc::from(operation), args: args.clone(), reply, permit };
                 if addr.try_send(call).is_err() {
-                    return self.rejected(trial, operation, args, started).await;
+                    return self.rejected(trial, operation, args, started, run_fallback).await;
                 }
                 match tokio::time::timeout_at(started + timeout, answer).await {
                     Ok(Ok(executed)) => Some(executed),
@@ -343,7 +363,8 @@ impl DependencyHandle {
             }
             Err((kind, message)) => {
                 let error = CallError::new(&shared.name, kind, message);
-                self.fall_back(event, execution, error, operation, args, started).await
+                let failed = Failed { cause: Some(event), execution, started, run_fallback };
+                self.fall_back(failed, error, operation, args).await
             }
         }
     }
@@ -371,25 +392,34 @@ impl DependencyHandle {
         operation: &str,
         args: &Value,
         started: Instant,
+        run_fallback: bool,
     ) -> Result<Reply, CallError> {
         trial.finish(false);
         let error = CallError::new(&self.inner.shared.name, ErrorKind::Rejected, "bulkhead is full");
-        self.fall_back(Event::Rejected, None, error, operation, args, started).await
+        let failed = Failed { cause: Some(Event::Rejected), execution: None, started, run_fallback };
+        self.fall_back(failed, error, operation, args).await
     }
 
-    /// Runs the fallback for `error`, recording `cause` (the execution event, with its execution
-    /// time if it ran) together with the fallback's own event under one lock.
+    /// Runs the fallback for `error` and records, under one lock, the failed call's own event (if
+    /// not recorded yet) with the fallback's event; with `run_fallback` false, only the former.
     async fn fall_back(
         &self,
-        cause: Event,
-        execution: Option<Duration>,
+        failed: Failed,
         error: CallError,
         operation: &str,
         args: &Value,
-        started: Instant,
     ) -> Result<Reply, CallError> {
         let shared = &self.inner.shared;
-        if let Fallback::Fail = shared.fallback {
+        let Failed { cause, execution, started, run_fallback } = failed;
+        let events = |fallback_event: Option<Event>| -> ([Event; 2], usize) {
+            match (cause, fallback_event) {
+                (Some(c), Some(f)) => ([c, f], 2),
+                (Some(e), None) | (None, Some(e)) => ([e, e], 1),
+                (None, None) => ([Event::Success, Event::Success], 0),
+            }
+        };
+        let quick = !run_fallback || matches!(shared.fallback, Fallback::Fail);
+        if quick {
             // Latency is recorded only for calls where something ran; a bare short-circuit or
             // rejection reads no clock beyond its start.
             let (timing, now) = match execution {
@@ -399,8 +429,9 @@ impl DependencyHandle {
                     (Some(Timing { execution, total: now - started }), now)
                 }
             };
-            shared.record(&[cause, Event::FallbackMissing], timing, now);
-            return Err(error.with_fallback(FallbackError::Missing));
+            let (list, n) = events(run_fallback.then_some(Event::FallbackMissing));
+            shared.record(&list[..n], timing, now);
+            return Err(if run_fallback { error.with_fallback(FallbackError::Missing) } else { error });
         }
         let limit = shared.settings.load().fallback.max_concurrent;
         let outcome = match shared.fallbacks.try_acquire(limit) {
@@ -412,16 +443,35 @@ impl DependencyHandle {
         };
         let now = Instant::now();
         let timing = Some(Timing { execution, total: now - started });
-        match outcome {
-            Ok(body) => {
-                shared.record(&[cause, Event::FallbackSuccess], timing, now);
-                Ok(Reply { body, origin: Origin::Fallback(error.kind) })
-            }
-            Err((event, why)) => {
-                shared.record(&[cause, event], timing, now);
-                Err(error.with_fallback(why))
-            }
+        let (event, result) = match outcome {
+            Ok(body) => (Event::FallbackSuccess, Ok(Reply { body, origin: Origin::Fallback(error.kind) })),
+            Err((event, why)) => (event, Err(error.with_fallback(why))),
+        };
+        let (list, n) = events(Some(event));
+        shared.record(&list[..n], timing, now);
+        result
+    }
+
+    /// Calls `operation` through the breaker, bulkhead and timeout but without the fallback: the
+    /// error comes back as is (a collapser's batch call; each of its callers then falls back with
+    /// [`DependencyHandle::fallback`]).
+    pub async fn call_without_fallback(&self, operation: &str, args: &Value) -> Result<Reply, CallError> {
+        self.call_inner(operation, args, false).await
+    }
+
+    /// Runs this dependency's fallback for a call that already failed elsewhere (its failure was
+    /// counted there), counting only the fallback's outcome.
+    pub async fn fallback(&self, operation: &str, args: &Value, error: CallError) -> Result<Reply, CallError> {
+        if error.kind == ErrorKind::BadRequest {
+            return Err(error);
         }
+        let failed = Failed { cause: None, execution: None, started: Instant::now(), run_fallback: true };
+        self.fall_back(failed, error, operation, args).await
+    }
+
+    /// Remembers a good reply obtained elsewhere (a collapsed batch's item) for the stale fallback.
+    pub fn remember(&self, operation: &str, args: &Value, reply: &Json) {
+        self.inner.shared.fallback.remember(operation, args, reply);
     }
 
     /// Counts an event that happened outside the call path (request cache hits, collapsed calls).

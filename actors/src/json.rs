@@ -32,6 +32,11 @@ impl Json {
         Ok(Self(Arc::from(raw.to_owned())))
     }
 
+    /// Takes text the parser already checked (an item sliced out of a larger reply).
+    pub fn from_raw(raw: Box<RawValue>) -> Self {
+        Self(Arc::from(raw))
+    }
+
     /// The JSON `null`.
     pub fn null() -> Self {
         Self::from_text("null").expect("null is JSON")
