@@ -7,6 +7,8 @@
 pub mod dispatch;
 pub mod observable;
 pub mod request_cache;
+pub mod request_dispatch;
 pub mod script;
 
 pub use dispatch::Dispatch;
+pub use request_dispatch::{Dependencies, RequestDispatch};
