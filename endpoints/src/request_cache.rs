@@ -98,10 +98,10 @@ mod tests {
     fn different_dependency_operation_or_arguments_are_different_calls() {
         let cache = RequestCache::new();
         let started = Rc::new(Cell::new(0));
-        let _ = cache.get_or_start("users", "get", &json!({"id": 1}), counting(&started)));
-        let _ = cache.get_or_start("users", "get", &json!({"id": 2}), counting(&started)));
-        let _ = cache.get_or_start("users", "list", &json!({"id": 1}), counting(&started)));
-        let _ = cache.get_or_start("lists", "get", &json!({"id": 1}), counting(&started)));
+        let _ = cache.get_or_start("users", "get", &json!({"id": 1}), counting(&started));
+        let _ = cache.get_or_start("users", "get", &json!({"id": 2}), counting(&started));
+        let _ = cache.get_or_start("users", "list", &json!({"id": 1}), counting(&started));
+        let _ = cache.get_or_start("lists", "get", &json!({"id": 1}), counting(&started));
         assert_eq!((started.get(), cache.len()), (4, 4));
     }
 }
