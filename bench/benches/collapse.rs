@@ -28,7 +28,7 @@ impl Backend for Titles {
 const BURST: u64 = 1_000;
 
 fn bench(c: &mut Criterion) {
-    let mut system = actix::System::new();
+    let system = actix::System::new();
     let backend_calls = Arc::new(AtomicU64::new(0));
     let collapser = system.block_on(async {
         let mut config = DependencyConfig::default();
