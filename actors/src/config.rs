@@ -15,6 +15,8 @@ use crate::json::Json;
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct DependencyConfig {
+    /// Which backend serves the calls: the built-in demo service of that name, or HTTP.
+    pub kind: BackendKind,
     /// A call that has not answered after this long is abandoned, counted TIMEOUT, and falls back.
     pub timeout_ms: u64,
     /// Calls executing at once.
@@ -36,6 +38,7 @@ pub struct DependencyConfig {
 impl Default for DependencyConfig {
     fn default() -> Self {
         Self {
+            kind: BackendKind::Demo,
             timeout_ms: 1000,
             max_concurrent: 10,
             queue: 5,
@@ -46,6 +49,16 @@ impl Default for DependencyConfig {
             collapse: BTreeMap::new(),
         }
     }
+}
+
+/// What serves a dependency's calls (design §3, Backends).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BackendKind {
+    /// The built-in simulated service of the same name, in-process.
+    Demo,
+    /// A real service over HTTP (`http` section).
+    Http,
 }
 
 /// Where a dependency's calls execute.

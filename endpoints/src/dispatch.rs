@@ -12,5 +12,6 @@ use switchyard_actors::{CallError, Reply};
 pub trait Dispatch {
     /// Starts the call; the future resolves with the reply (possibly a fallback's) or the error.
     /// An unknown dependency is a `CallError` of kind `BadRequest` naming it.
-    fn call(&self, dependency: &str, operation: &str, args: Value) -> LocalBoxFuture<'static, Result<Reply, CallError>>;
+    fn call(&self, dependency: &str, operation: &str, args: Value)
+    -> LocalBoxFuture<'static, Result<Reply, CallError>>;
 }
