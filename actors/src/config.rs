@@ -183,7 +183,8 @@ pub struct ConfigError {
 }
 
 impl ConfigError {
-    fn new(prefix: &str, field: &str, message: impl Into<String>) -> Self {
+    /// An error for `field` under `prefix` (either may be empty).
+    pub fn new(prefix: &str, field: &str, message: impl Into<String>) -> Self {
         let field = if prefix.is_empty() { field.to_owned() } else { format!("{prefix}.{field}") };
         Self { field, message: message.into() }
     }

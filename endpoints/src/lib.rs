@@ -2,10 +2,11 @@
 //! JavaScript runtime and the endpoint registry with revision routing (design §4–§6).
 //!
 //! Depends on `switchyard-actors` only, never on HTTP: the server adapts requests and responses.
-#![forbid(unsafe_code)]
+#![deny(unsafe_code)]
 
 pub mod dispatch;
 pub mod observable;
+pub mod registry;
 pub mod request_cache;
 pub mod request_dispatch;
 pub mod script;

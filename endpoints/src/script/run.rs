@@ -1,0 +1,260 @@
+//! Running one device request through a revision: a pooled runtime, a fresh context, the natives
+//! and the prelude, the revision's `handle(req)`, under the request's limits; the results leave as
+//! [`ScriptEvent`]s on a channel so a document and a progressive stream travel the same way.
+
+use std::cell::RefCell;
+use std::future::Future;
+use std::pin::pin;
+use std::rc::Rc;
+
+use rquickjs::context::intrinsic;
+use rquickjs::{AsyncContext, Ctx, Function, Object, Promise, Value};
+use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender, unbounded_channel};
+
+use super::bytecode::Bytecode;
+use super::error::JsException;
+use super::events::{LimitKind, ScriptEvent, ScriptFailure, ScriptResponse, error_kind_from_name};
+use super::guard::RunGuard;
+use super::limits::ScriptLimits;
+use super::natives::{self, EnvSlot, NativeEnv};
+use super::{pool, prelude};
+use crate::dispatch::Dispatch;
+
+/// What a request context offers scripts: no `eval` (nor the `Function` constructor), no
+/// `performance` clock; `Date`, `RegExp`, `JSON`, `Map`/`Set`, typed arrays, `Promise`, `Proxy`.
+type SandboxIntrinsics = (
+    intrinsic::Date,
+    intrinsic::RegExpCompiler,
+    intrinsic::RegExp,
+    intrinsic::Json,
+    intrinsic::MapSet,
+    intrinsic::TypedArrays,
+    intrinsic::Promise,
+    intrinsic::Proxy,
+);
+
+/// One request for a script.
+#[derive(Clone, Debug)]
+pub struct ScriptRequest {
+    /// The `req` object, as JSON text (design §5's fields; the server builds it).
+    pub req_json: String,
+    /// The client asked for NDJSON / SSE: an Observable's items go out one by one.
+    pub streaming: bool,
+}
+
+/// A running script: read its events until `Document`, `End` or `Failed`. Dropping it stops the
+/// script (the client went away) and discards its runtime.
+pub struct ScriptRun {
+    events: UnboundedReceiver<ScriptEvent>,
+    task: tokio::task::JoinHandle<()>,
+    finished: bool,
+}
+
+impl ScriptRun {
+    /// The next event; `None` after the last (`Document`, `End` or `Failed`).
+    pub async fn next(&mut self) -> Option<ScriptEvent> {
+        if self.finished {
+            return None;
+        }
+        let event = self.events.recv().await?;
+        self.finished = matches!(event, ScriptEvent::Document(_) | ScriptEvent::End | ScriptEvent::Failed(_));
+        Some(event)
+    }
+
+    /// The rest of the events as a stream.
+    pub fn into_stream(mut self) -> impl futures::Stream<Item = ScriptEvent> {
+        async_stream::stream! {
+            while let Some(event) = self.next().await {
+                yield event;
+            }
+        }
+    }
+}
+
+impl Drop for ScriptRun {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// Starts `script` for one request on this thread's local task set (an actix-web worker, or a
+/// `LocalSet` in tests). Calls go through `dispatch`.
+pub fn run(script: &Bytecode, request: ScriptRequest, dispatch: Rc<dyn Dispatch>, limits: &ScriptLimits) -> ScriptRun {
+    let (sender, events) = unbounded_channel();
+    let script = script.clone();
+    let limits = limits.clone();
+    let task = tokio::task::spawn_local(async move {
+        let failure_sender = sender.clone();
+        let last = match execute(&script, request, dispatch, &limits, sender).await {
+            Ok(Some(event)) => event,
+            Ok(None) => return,
+            Err(failure) => ScriptEvent::Failed(failure),
+        };
+        let _ = failure_sender.send(last);
+    });
+    ScriptRun { events, task, finished: false }
+}
+
+/// Runs the request; the final event (or failure) is returned for the caller to send after
+/// everything the script streamed.
+async fn execute(
+    script: &Bytecode,
+    request: ScriptRequest,
+    dispatch: Rc<dyn Dispatch>,
+    limits: &ScriptLimits,
+    events: UnboundedSender<ScriptEvent>,
+) -> Result<Option<ScriptEvent>, ScriptFailure> {
+    let engine = |e: rquickjs::Error| ScriptFailure::Invalid(format!("script engine: {e}"));
+    let runtime = pool::take(limits).await.map_err(engine)?;
+    let guard = Rc::new(RunGuard::new(limits));
+    let interrupt_guard = Rc::clone(&guard);
+    runtime.set_interrupt_handler(Some(Box::new(move || interrupt_guard.should_interrupt()))).await;
+    let context = AsyncContext::custom::<SandboxIntrinsics>(&runtime).await.map_err(engine)?;
+    let env = NativeEnv { dispatch, guard: Rc::clone(&guard), events, endpoint: Rc::from(script.name()) };
+    let slot: EnvSlot = Rc::new(RefCell::new(Some(env)));
+
+    let module_name = script.name().to_owned();
+    let script = script.clone();
+    let request_slot = Rc::clone(&slot);
+    let request_guard = Rc::clone(&guard);
+    let work = context.async_with(async move |ctx| {
+        let outcome = handle_request(&ctx, &request_slot, &request_guard, &script, &request).await;
+        outcome.map_err(|e| failure_of(&ctx, e, &module_name, &request_guard))
+    });
+    let outcome = supervise(work, &guard).await;
+    slot.borrow_mut().take();
+
+    let clean = matches!(outcome, Ok(_) | Err(ScriptFailure::Exception(_)) | Err(ScriptFailure::Dependency { .. }))
+        && guard.tripped_limit().is_none()
+        && guard.outstanding_count() == 0
+        && !runtime.is_job_pending().await;
+    drop(context);
+    if clean {
+        pool::give_back(runtime, limits).await;
+    }
+    outcome
+}
+
+/// Drives the engine, restarting the CPU slice at every poll, until it answers, a limit trips
+/// while it waits, or the deadline passes.
+async fn supervise<T>(
+    work: impl Future<Output = Result<T, ScriptFailure>>,
+    guard: &RunGuard,
+) -> Result<T, ScriptFailure> {
+    let mut work = pin!(work);
+    let timed = std::future::poll_fn(|cx| {
+        guard.slice_starts();
+        work.as_mut().poll(cx)
+    });
+    let limit = |kind: LimitKind| ScriptFailure::Limit { limit: kind, detail: limit_detail(kind) };
+    tokio::select! {
+        biased;
+        outcome = timed => match guard.tripped_limit() {
+            Some(kind) => Err(limit(kind)),
+            None => outcome,
+        },
+        () = guard.tripped() => Err(limit(guard.tripped_limit().unwrap_or(LimitKind::Deadline))),
+        () = tokio::time::sleep_until(guard.deadline()) => Err(limit(LimitKind::Deadline)),
+    }
+}
+
+fn limit_detail(kind: LimitKind) -> String {
+    match kind {
+        LimitKind::Cpu => "limit exceeded: the script ran too long without waiting (cpu)".into(),
+        LimitKind::Deadline => "limit exceeded: the request took longer than its deadline".into(),
+        LimitKind::Memory => "limit exceeded: the script ran out of memory".into(),
+        LimitKind::Stack => "limit exceeded: the script's stack overflowed".into(),
+        LimitKind::Calls => "limit exceeded: too many dependency calls".into(),
+        LimitKind::ResponseSize => "limit exceeded: the response is too large".into(),
+    }
+}
+
+async fn handle_request<'js>(
+    ctx: &Ctx<'js>,
+    slot: &EnvSlot,
+    guard: &RunGuard,
+    script: &Bytecode,
+    request: &ScriptRequest,
+) -> rquickjs::Result<Option<ScriptEvent>> {
+    natives::install(ctx, slot)?;
+    let (prelude, ready) = prelude().load(ctx)?.eval()?;
+    ready.into_future::<()>().await?;
+    let run: Function = prelude.get("run")?;
+    let (module, ready) = script.load(ctx)?.eval()?;
+    ready.into_future::<()>().await?;
+    let handle: Value = module.get("default")?;
+    if !handle.is_function() {
+        return Err(ctx.throw(rquickjs::String::from_str(ctx.clone(), NO_HANDLE)?.into()));
+    }
+    let req = ctx.json_parse(request.req_json.as_str())?;
+    let answer: Promise = run.call((handle, req, request.streaming))?;
+    let answer: Object = answer.into_future().await?;
+    let kind: String = answer.get("kind")?;
+    if kind == "end" {
+        return Ok(Some(ScriptEvent::End));
+    }
+    let body: String = answer.get("body")?;
+    if !guard.admit_bytes(body.len()) {
+        return Ok(None);
+    }
+    let mut response = ScriptResponse { status: 200, headers: Vec::new(), content_type: None, body, raw: false };
+    if kind == "response" {
+        let status: f64 = answer.get("status")?;
+        response.status = valid_status(status).ok_or_else(|| {
+            let text = format!("response(status, body): status must be an integer 100..=599, got {status}");
+            rquickjs::String::from_str(ctx.clone(), &text).map(|s| ctx.throw(s.into())).unwrap_or_else(|e| e)
+        })?;
+        let headers: Vec<Vec<String>> = answer.get("headers")?;
+        response.headers =
+            headers.into_iter().filter_map(|pair| <[String; 2]>::try_from(pair).ok().map(|[n, v]| (n, v))).collect();
+        response.content_type = answer.get("type")?;
+        response.raw = answer.get("raw")?;
+    }
+    Ok(Some(ScriptEvent::Document(response)))
+}
+
+const NO_HANDLE: &str = "the module has no default export `handle(req)`";
+
+fn valid_status(status: f64) -> Option<u16> {
+    (status.fract() == 0.0 && (100.0..=599.0).contains(&status)).then_some(status as u16)
+}
+
+/// Classifies what stopped a run: a tripped limit first (its exception is only the interrupt),
+/// the engine's own memory and stack limits, an unhandled dependency error, or a script error.
+fn failure_of(ctx: &Ctx<'_>, error: rquickjs::Error, module: &str, guard: &RunGuard) -> ScriptFailure {
+    let thrown = if error.is_exception() { Some(ctx.catch()) } else { None };
+    if let Some(kind) = guard.tripped_limit() {
+        return ScriptFailure::Limit { limit: kind, detail: limit_detail(kind) };
+    }
+    let Some(thrown) = thrown else {
+        return match error {
+            rquickjs::Error::Allocation => limit_failure(LimitKind::Memory),
+            other => ScriptFailure::Invalid(format!("script engine: {other}")),
+        };
+    };
+    let exception = JsException::from_value(&thrown, module);
+    // Out of memory, QuickJS cannot even allocate its "out of memory" error and the exception is
+    // left `null`; a script throwing `null` itself is reported the same way (both are 500s).
+    if thrown.is_null() || exception.message.contains("out of memory") {
+        return limit_failure(LimitKind::Memory);
+    }
+    if exception.message.contains("stack overflow") || exception.message.contains("call stack size exceeded") {
+        return limit_failure(LimitKind::Stack);
+    }
+    if exception.name == "DependencyError"
+        && let (Some(dependency), Some(kind)) = (
+            JsException::property(&thrown, "dependency"),
+            JsException::property(&thrown, "kind").as_deref().and_then(error_kind_from_name),
+        )
+    {
+        return ScriptFailure::Dependency { dependency, kind, message: exception.message };
+    }
+    if exception.message == NO_HANDLE || exception.message.starts_with("response(status") {
+        return ScriptFailure::Invalid(exception.message);
+    }
+    ScriptFailure::Exception(exception)
+}
+
+fn limit_failure(kind: LimitKind) -> ScriptFailure {
+    ScriptFailure::Limit { limit: kind, detail: limit_detail(kind) }
+}
