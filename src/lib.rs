@@ -5,5 +5,13 @@
 //! crate only wires them and decides, in [`status`], which HTTP status each of their errors means.
 #![forbid(unsafe_code)]
 
+pub mod auth;
+pub mod cli;
+pub mod config;
 pub mod demo;
+pub mod local_run;
+pub mod metrics;
+pub mod public;
+pub mod samples;
 pub mod status;
+pub mod wiring;

@@ -190,6 +190,7 @@ fn the_observable_operators_behave_like_rx() {
             const out = {};
             out.take = await of(1, 2, 3).take(2);
             out.take0 = await of(1, 2).take(0);
+            out.skip = await of(1, 2, 3).skip(2);
             out.first = await of(4, 5).first();
             out.firstEmpty = await Observable.empty().first().catchError((e) => e.name);
             out.filter = await of(1, 2, 3, 4).filter((x) => x % 2 === 0);
@@ -210,7 +211,7 @@ fn the_observable_operators_behave_like_rx() {
         assert_eq!(
             document(src, FakeDispatch::new()).await,
             json!({
-                "take": [1, 2], "take0": [], "first": [4], "firstEmpty": ["EmptyError"], "filter": [2, 4],
+                "take": [1, 2], "take0": [], "skip": [3], "first": [4], "firstEmpty": ["EmptyError"], "filter": [2, 4],
                 "zip": [[1, "a"], [2, "b"]], "concat": [1, 2, 3], "merge": [1, 2], "def": ["none"],
                 "reduce": [16], "from": [7, 8], "fromPromise": [9], "tap": [1, 2], "seen": [1, 2],
                 "mapError": ["bad"], "errorStops": [1, "caught"]

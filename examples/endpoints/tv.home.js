@@ -27,7 +27,7 @@ export default async function handle(req) {
 
 async function tvRow(userId, name, ids, bookmarks) {
   const [titles, art, ratings] = await Promise.all([
-    Observable.from(ids).flatMap((id) => call("catalog", "title", { id }).catchError(() => Observable.empty())).toList(),
+    Observable.from(ids).flatMap((id) => call("catalog", "title", { id }).catchError(() => Observable.empty())),
     call("artwork", "boxart", { ids, size: "large" }),
     call("ratings", "predicted", { user: userId, ids }),
   ]);

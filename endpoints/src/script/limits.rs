@@ -19,7 +19,8 @@ pub struct ScriptLimits {
     pub cpu_slice_ms: u64,
     /// Whole request, waiting for dependencies included.
     pub deadline_ms: u64,
-    /// `call`s one request may make (each subscription of a call Observable is one).
+    /// `call`s one request may make (each subscription of a call Observable is one, collapsed
+    /// and cached ones included: a TV home with per-title lookups makes ~300).
     pub max_calls: usize,
     /// Response body (a document, or all streamed items together).
     pub max_response_bytes: usize,
@@ -34,7 +35,7 @@ impl Default for ScriptLimits {
             stack_bytes: 256 * 1024,
             cpu_slice_ms: 200,
             deadline_ms: 5_000,
-            max_calls: 200,
+            max_calls: 500,
             max_response_bytes: 4 * 1024 * 1024,
             pool_per_worker: 8,
         }

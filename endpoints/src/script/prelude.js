@@ -273,6 +273,20 @@ class Observable {
     });
   }
 
+  skip(n) {
+    return new Observable((o) => {
+      let seen = 0;
+      return this.subscribe({
+        next: (v) => {
+          seen += 1;
+          if (seen > n) o.next(v);
+        },
+        error: (e) => o.error(e),
+        complete: () => o.complete(),
+      });
+    });
+  }
+
   first() {
     return new Observable((o) =>
       this.subscribe({

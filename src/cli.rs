@@ -1,0 +1,170 @@
+//! The command line (design §10): `serve`, `demo-backends`, `run`, `config --print-default`.
+//! Management commands (`push`, `list`, `routing` …) arrive with the admin API's issue.
+
+use std::net::{SocketAddr, TcpListener};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use clap::{Parser, Subcommand};
+
+use crate::config::{Config, DEFAULT_TOML, Overrides};
+use crate::demo::{DemoServices, demo_backends_server};
+use crate::local_run::{self, LocalRequest};
+use crate::metrics::EndpointCounters;
+use crate::public::{self, PublicState};
+use crate::samples::SAMPLES;
+use crate::wiring::Node;
+
+/// Switchyard, an edge API server: device endpoints in JavaScript over fault-tolerant dependencies.
+#[derive(Parser, Debug)]
+#[command(version, about)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Run the server (the default): demo dependencies in-process and the sample endpoints unless
+    /// the config says otherwise.
+    Serve(ServeArgs),
+    /// Serve the demo services over HTTP (for `kind = "http"` dependencies).
+    DemoBackends {
+        /// Address to listen on.
+        #[arg(long, default_value = "127.0.0.1:9000")]
+        listen: SocketAddr,
+        /// Seed of the generated data.
+        #[arg(long, default_value_t = 42)]
+        seed: u64,
+    },
+    /// Run a script once against the configured dependencies; print its response and fan-out.
+    Run {
+        /// The script (`tv.home.js` runs as tv/home).
+        file: PathBuf,
+        /// Run as this user id.
+        #[arg(long)]
+        user: Option<String>,
+        /// `req.device`.
+        #[arg(long)]
+        device: Option<String>,
+        /// `req.query` entries, `key=value` (repeatable).
+        #[arg(long = "query", value_parser = parse_pair)]
+        query: Vec<(String, String)>,
+        /// Configuration file.
+        #[arg(long)]
+        config: Option<PathBuf>,
+    },
+    /// Configuration helpers.
+    Config {
+        /// Print every key with its default and a comment.
+        #[arg(long)]
+        print_default: bool,
+    },
+}
+
+#[derive(clap::Args, Debug, Default)]
+struct ServeArgs {
+    /// Configuration file (default: the embedded defaults).
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// Public listener address (overrides the file).
+    #[arg(long)]
+    public: Option<SocketAddr>,
+    /// Admin listener address (overrides the file).
+    #[arg(long)]
+    admin: Option<SocketAddr>,
+    /// Data directory (overrides the file).
+    #[arg(long)]
+    data_dir: Option<PathBuf>,
+}
+
+fn parse_pair(text: &str) -> Result<(String, String), String> {
+    text.split_once('=').map(|(k, v)| (k.to_owned(), v.to_owned())).ok_or_else(|| format!("`{text}` is not key=value"))
+}
+
+/// Runs the command line; the process exit code.
+pub fn main() -> i32 {
+    let cli = Cli::parse();
+    init_tracing();
+    let result = match cli.command.unwrap_or(Command::Serve(ServeArgs::default())) {
+        Command::Serve(args) => serve(args),
+        Command::DemoBackends { listen, seed } => demo_backends(listen, seed),
+        Command::Run { file, user, device, query, config } => run(file, LocalRequest { user, device, query }, config),
+        Command::Config { print_default } => {
+            if print_default {
+                print!("{DEFAULT_TOML}");
+                Ok(())
+            } else {
+                Err(anyhow::anyhow!("nothing to do: try `switchyard config --print-default`"))
+            }
+        }
+    };
+    match result {
+        Ok(()) => 0,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            1
+        }
+    }
+}
+
+fn init_tracing() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,switchyard::access=warn"));
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
+}
+
+fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    let overrides = Overrides { public: args.public, admin: args.admin, data_dir: args.data_dir };
+    let config = Config::load(args.config.as_deref(), &overrides)?;
+    actix_web::rt::System::new().block_on(async move {
+        let public_addr = config.server.public;
+        let node = Node::start(config)?;
+        let listener = TcpListener::bind(public_addr)
+            .map_err(|e| anyhow::anyhow!("cannot listen on {public_addr} (server.public): {e}"))?;
+        let bound = listener.local_addr()?;
+        let server = public::server(PublicState::new(node.clone(), Arc::new(EndpointCounters::new())), listener)?;
+        println!("switchyard {} serving device traffic on http://{bound}", env!("CARGO_PKG_VERSION"));
+        println!(
+            "dependencies: {}",
+            node.dependencies.registry().iter().map(|d| d.name().to_owned()).collect::<Vec<_>>().join(", ")
+        );
+        for (namespace, name, _) in SAMPLES {
+            println!("  curl -s 'http://{bound}/{namespace}/{name}?user=7'");
+        }
+        println!("  curl -sN -H 'Accept: application/x-ndjson' 'http://{bound}/ps3/home?user=7'");
+        let handle = server.handle();
+        actix_web::rt::spawn(async move {
+            let _ = tokio::signal::ctrl_c().await;
+            handle.stop(true).await;
+        });
+        server.await?;
+        Ok(())
+    })
+}
+
+fn demo_backends(listen: SocketAddr, seed: u64) -> anyhow::Result<()> {
+    actix_web::rt::System::new().block_on(async move {
+        let listener = TcpListener::bind(listen).map_err(|e| anyhow::anyhow!("cannot listen on {listen}: {e}"))?;
+        let bound = listener.local_addr()?;
+        let server = demo_backends_server(listener, DemoServices::new(seed))?;
+        println!("demo backends (seed {seed}) on http://{bound}  (try: curl -s http://{bound}/users/7)");
+        server.await?;
+        Ok(())
+    })
+}
+
+fn run(file: PathBuf, request: LocalRequest, config: Option<PathBuf>) -> anyhow::Result<()> {
+    let source = std::fs::read_to_string(&file).map_err(|e| anyhow::anyhow!("cannot read {}: {e}", file.display()))?;
+    let config = Config::load(config.as_deref(), &Overrides::default())?;
+    let file_name = file.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    actix_web::rt::System::new().block_on(async move {
+        let node = Node::start(config)?;
+        let report = local_run::run_once(&node, &file_name, &source, &request).await?;
+        print!("{}", local_run::render(&report));
+        if report.status >= 500 {
+            anyhow::bail!("the script answered {}", report.status);
+        }
+        Ok(())
+    })
+}

@@ -1,0 +1,261 @@
+//! The server's configuration: one TOML file (design §10), every key with a default.
+//!
+//! `Config::default()` is the embedded demo: listeners on loopback, the eight demo dependencies
+//! in-process with fallbacks chosen to show them off, and the catalog's single-title lookups
+//! collapsed into batches. Loading rejects unknown keys and invalid values with the key's name;
+//! the environment and the CLI flags override the file in one place ([`Config::load`]).
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use switchyard_actors::collapser::CollapserConfig;
+use switchyard_actors::config::FallbackKind;
+use switchyard_actors::{ConfigError, DependencyConfig, Json};
+use switchyard_endpoints::script::ScriptLimits;
+
+/// The whole configuration.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// Listeners, storage, request limits.
+    pub server: ServerConfig,
+    /// Device-token verification and admin tokens.
+    pub auth: AuthConfig,
+    /// Sandbox limits of endpoint scripts.
+    pub scripts: ScriptLimits,
+    /// Backend dependencies by name; the demo set when absent.
+    pub dependencies: BTreeMap<String, DependencyConfig>,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            server: ServerConfig::default(),
+            auth: AuthConfig::default(),
+            scripts: ScriptLimits::default(),
+            dependencies: demo_dependencies(),
+        }
+    }
+}
+
+/// `[server]`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ServerConfig {
+    /// Device traffic.
+    pub public: SocketAddr,
+    /// Management API, dashboard, streams, metrics.
+    pub admin: SocketAddr,
+    /// Where the store and the generated admin token live.
+    pub data_dir: PathBuf,
+    /// The environment this node belongs to (dev, test, prod …).
+    pub environment: String,
+    /// HTTP worker threads (each with its own pool of script runtimes); 0 = one per core.
+    pub workers: usize,
+    /// Largest device request body.
+    pub max_body_bytes: usize,
+    /// Requests one endpoint may run at once; beyond, 503 (a runaway endpoint only exhausts itself).
+    pub endpoint_concurrency: usize,
+    /// Seed of the demo services' data.
+    pub demo_seed: u64,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        Self {
+            public: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            admin: SocketAddr::from(([127, 0, 0, 1], 8081)),
+            data_dir: PathBuf::from("switchyard-data"),
+            environment: "dev".into(),
+            workers: 0,
+            max_body_bytes: 1024 * 1024,
+            endpoint_concurrency: 64,
+            demo_seed: 42,
+        }
+    }
+}
+
+/// `[auth]`.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AuthConfig {
+    /// HS256 secret of device bearer tokens; without it every request is anonymous and a
+    /// presented token is refused.
+    pub jwt_secret: Option<String>,
+    /// Admin API tokens.
+    pub admin_tokens: Vec<AdminToken>,
+}
+
+/// `[[auth.admin_tokens]]`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AdminToken {
+    /// Who (recorded as revision authors).
+    pub name: String,
+    /// The bearer token.
+    pub token: String,
+    /// `*`, or namespaces.
+    pub scopes: Vec<String>,
+}
+
+/// The demo's dependencies: each named after its demo service, with a fallback that suits it.
+pub fn demo_dependencies() -> BTreeMap<String, DependencyConfig> {
+    let with = |kind: FallbackKind, value: Option<serde_json::Value>| {
+        let mut c = DependencyConfig::default();
+        c.fallback.kind = kind;
+        c.fallback.value = value.map(Json::from);
+        c
+    };
+    let mut deps = BTreeMap::new();
+    deps.insert("users".into(), with(FallbackKind::Stale, None));
+    deps.insert("subscriber".into(), with(FallbackKind::Stale, None));
+    deps.insert("lists".into(), with(FallbackKind::Stale, None));
+    let mut catalog = with(FallbackKind::Stale, None);
+    catalog.max_concurrent = 20;
+    catalog.collapse.insert("title".into(), CollapserConfig { into: "titles".into(), ..Default::default() });
+    deps.insert("catalog".into(), catalog);
+    deps.insert("ratings".into(), with(FallbackKind::Static, Some(serde_json::json!([]))));
+    deps.insert("bookmarks".into(), with(FallbackKind::Silent, None));
+    deps.insert("artwork".into(), with(FallbackKind::Stale, None));
+    deps.insert("recs".into(), with(FallbackKind::Silent, None));
+    deps
+}
+
+/// A configuration that cannot be used, naming the key.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigFileError {
+    /// The file could not be read.
+    #[error("cannot read {path}: {source}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The TOML is malformed, has an unknown key or a value of the wrong type.
+    #[error("{path}: {message}")]
+    Parse {
+        /// The file.
+        path: PathBuf,
+        /// toml's message, which names the key and shows the line.
+        message: String,
+    },
+    /// A value is out of range.
+    #[error("{0}")]
+    Invalid(#[from] ConfigError),
+}
+
+/// Flags of `serve` that override the file.
+#[derive(Clone, Debug, Default)]
+pub struct Overrides {
+    /// `--public`.
+    pub public: Option<SocketAddr>,
+    /// `--admin`.
+    pub admin: Option<SocketAddr>,
+    /// `--data-dir`.
+    pub data_dir: Option<PathBuf>,
+}
+
+impl Config {
+    /// Reads `path` (or the defaults), applies the overrides, validates.
+    pub fn load(path: Option<&Path>, overrides: &Overrides) -> Result<Self, ConfigFileError> {
+        let mut config = match path {
+            None => Config::default(),
+            Some(path) => {
+                let text = std::fs::read_to_string(path)
+                    .map_err(|source| ConfigFileError::Read { path: path.to_owned(), source })?;
+                Self::parse(&text).map_err(|e| match e {
+                    ConfigFileError::Parse { message, .. } => ConfigFileError::Parse { path: path.to_owned(), message },
+                    other => other,
+                })?
+            }
+        };
+        if let Some(a) = overrides.public {
+            config.server.public = a;
+        }
+        if let Some(a) = overrides.admin {
+            config.server.admin = a;
+        }
+        if let Some(d) = &overrides.data_dir {
+            config.server.data_dir = d.clone();
+        }
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Parses TOML text (not yet validated).
+    pub fn parse(text: &str) -> Result<Self, ConfigFileError> {
+        toml::from_str(text)
+            .map_err(|e| ConfigFileError::Parse { path: PathBuf::from("config"), message: e.to_string() })
+    }
+
+    /// Checks every value.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let err = |field: &str, message: &str| ConfigError { field: field.into(), message: message.into() };
+        if self.server.max_body_bytes == 0 {
+            return Err(err("server.max_body_bytes", "must be at least 1"));
+        }
+        if self.server.endpoint_concurrency == 0 {
+            return Err(err("server.endpoint_concurrency", "must be at least 1"));
+        }
+        if self.auth.jwt_secret.as_deref().is_some_and(|s| s.len() < 16) {
+            return Err(err("auth.jwt_secret", "must be at least 16 characters"));
+        }
+        for (i, t) in self.auth.admin_tokens.iter().enumerate() {
+            if t.token.len() < 16 {
+                return Err(err(&format!("auth.admin_tokens[{i}].token"), "must be at least 16 characters"));
+            }
+        }
+        self.scripts.validate("scripts")?;
+        for (name, dep) in &self.dependencies {
+            switchyard_actors::registry::validate_name(name)?;
+            dep.validate(&format!("dependencies.{name}"))?;
+        }
+        Ok(())
+    }
+}
+
+/// The default configuration as commented TOML (`switchyard config --print-default`).
+pub const DEFAULT_TOML: &str = include_str!("default.toml");
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_printed_default_is_the_default() {
+        let parsed = Config::parse(DEFAULT_TOML).unwrap();
+        assert_eq!(parsed, Config::default());
+        parsed.validate().unwrap();
+    }
+
+    #[test]
+    fn unknown_keys_and_bad_values_name_the_key() {
+        let err = Config::parse("[server]\npublik = \"127.0.0.1:1\"\n").unwrap_err().to_string();
+        assert!(err.contains("publik"), "{err}");
+        let err = Config::parse("[dependencies.users]\ntimeout_ms = \"soon\"\n").unwrap_err().to_string();
+        assert!(err.contains("timeout_ms"), "{err}");
+        let mut c = Config::parse("[dependencies.users.breaker]\nerror_percent = 120\n").unwrap();
+        assert_eq!(c.validate().unwrap_err().field, "dependencies.users.breaker.error_percent");
+        c = Config::default();
+        c.server.max_body_bytes = 0;
+        assert_eq!(c.validate().unwrap_err().field, "server.max_body_bytes");
+    }
+
+    #[test]
+    fn a_file_dependencies_table_replaces_the_demo_set() {
+        let c = Config::parse("[dependencies.users]\n").unwrap();
+        assert_eq!(c.dependencies.keys().collect::<Vec<_>>(), ["users"]);
+        assert_eq!(Config::default().dependencies.len(), 8);
+    }
+
+    #[test]
+    fn flags_override_the_file() {
+        let o = Overrides { public: Some("127.0.0.1:9999".parse().unwrap()), ..Default::default() };
+        let c = Config::load(None, &o).unwrap();
+        assert_eq!(c.server.public.port(), 9999);
+        assert_eq!(c.server.admin.port(), 8081);
+    }
+}
