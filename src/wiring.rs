@@ -5,6 +5,7 @@
 use std::sync::Arc;
 
 use switchyard_actors::config::BackendKind;
+use switchyard_actors::http::HttpBackend;
 use switchyard_actors::{Backend, ConfigError, Placement, Registry};
 use switchyard_endpoints::Dependencies;
 use switchyard_endpoints::registry::EndpointRegistry;
@@ -64,10 +65,11 @@ fn backend_for(
                 format!("no demo service `{name}` (there are: {known})"),
             )
         }),
-        BackendKind::Http => Err(ConfigError::new(
-            &format!("dependencies.{name}"),
-            "kind",
-            "\"http\" dependencies need the `http` table (not available in this build yet)",
-        )),
+        BackendKind::Http => {
+            let http = dependency.http.as_ref().ok_or_else(|| {
+                ConfigError::new(&format!("dependencies.{name}"), "http", "required when kind = \"http\"")
+            })?;
+            Ok(Arc::new(HttpBackend::new(name, http, dependency.max_concurrent)?))
+        }
     }
 }

@@ -9,6 +9,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use crate::collapser::CollapserConfig;
+use crate::http::HttpConfig;
 use crate::json::Json;
 
 /// Policy of one dependency.
@@ -33,6 +34,9 @@ pub struct DependencyConfig {
     pub metrics: MetricsConfig,
     /// Operations collapsed into batch operations, by single operation name.
     pub collapse: BTreeMap<String, CollapserConfig>,
+    /// Where an `http` dependency lives and how its operations map to requests.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub http: Option<HttpConfig>,
 }
 
 impl Default for DependencyConfig {
@@ -47,6 +51,7 @@ impl Default for DependencyConfig {
             fallback: FallbackConfig::default(),
             metrics: MetricsConfig::default(),
             collapse: BTreeMap::new(),
+            http: None,
         }
     }
 }
@@ -241,7 +246,13 @@ impl DependencyConfig {
             };
             collapse.validate(&at)?;
         }
-        Ok(())
+        let http_prefix = if prefix.is_empty() { "http".to_owned() } else { format!("{prefix}.http") };
+        match (self.kind, &self.http) {
+            (BackendKind::Http, Some(http)) => http.validate(&http_prefix),
+            (BackendKind::Http, None) => Err(ConfigError::new(prefix, "http", "required when kind = \"http\"")),
+            (BackendKind::Demo, Some(_)) => Err(ConfigError::new(prefix, "http", "only used when kind = \"http\"")),
+            (BackendKind::Demo, None) => Ok(()),
+        }
     }
 }
 
