@@ -12,6 +12,7 @@ pub mod demo;
 pub mod local_run;
 pub mod metrics;
 pub mod public;
+pub mod rust_home;
 pub mod samples;
 pub mod status;
 pub mod wiring;

@@ -57,3 +57,25 @@ async fn run_once_shows_the_fan_out_with_collapsing_and_the_request_cache() {
     let text = render(&report);
     assert!(text.starts_with("status 200") && text.contains("catalog.title"), "{text}");
 }
+
+#[actix_rt::test]
+async fn the_rust_home_screen_matches_the_scripted_one() {
+    let node = Node::start_with(Config::default(), DemoServices::without_latency(42)).expect("node");
+    let dispatch = switchyard_endpoints::RequestDispatch::new(std::sync::Arc::clone(&node.dependencies));
+    let rust = switchyard::rust_home::tv_home(std::rc::Rc::new(dispatch), 7).await.expect("composes");
+    let request = LocalRequest { user: Some("7".into()), ..Default::default() };
+    let script =
+        run_once(&node, "tv.home.js", include_str!("../examples/endpoints/tv.home.js"), &request).await.expect("runs");
+    assert!(normalized(&rust) == normalized(&script.body), "the same composition gives the same document");
+}
+
+/// JSON with every number as f64 (JavaScript prints 5.0 as 5).
+fn normalized(value: &serde_json::Value) -> serde_json::Value {
+    use serde_json::Value;
+    match value {
+        Value::Number(n) => serde_json::json!(n.as_f64()),
+        Value::Array(items) => Value::Array(items.iter().map(normalized).collect()),
+        Value::Object(map) => Value::Object(map.iter().map(|(k, v)| (k.clone(), normalized(v))).collect()),
+        other => other.clone(),
+    }
+}

@@ -14,8 +14,9 @@ use crate::dispatch::Dispatch;
 pub fn call(dispatch: Rc<dyn Dispatch>, dependency: &str, operation: &str, args: Value) -> Observable<Value> {
     let (dependency, operation) = (dependency.to_owned(), operation.to_owned());
     Observable::new(move || {
-        let future = dispatch.call(&dependency, &operation, args.clone());
-        stream::once(future)
+        let (dispatch, dependency, operation, args) =
+            (Rc::clone(&dispatch), dependency.clone(), operation.clone(), args.clone());
+        stream::once(async move { dispatch.call(&dependency, &operation, args).await })
             .flat_map(|result| {
                 let items: Vec<Result<Value, ObservableError>> = match result {
                     Err(e) => vec![Err(ObservableError::Call(e))],

@@ -62,14 +62,18 @@ impl<T: 'static> Observable<T> {
         until_error((self.subscribe)())
     }
 
-    /// Every item, or the error that ended the stream.
-    pub async fn collect(&self) -> Result<Vec<T>, ObservableError> {
-        let mut items = Vec::new();
-        let mut stream = self.subscribe();
-        while let Some(item) = stream.next().await {
-            items.push(item?);
+    /// Every item, or the error that ended the stream. The subscription starts when the
+    /// returned future is first polled.
+    pub fn collect(&self) -> impl Future<Output = Result<Vec<T>, ObservableError>> + 'static {
+        let source = self.clone();
+        async move {
+            let mut items = Vec::new();
+            let mut stream = source.subscribe();
+            while let Some(item) = stream.next().await {
+                items.push(item?);
+            }
+            Ok(items)
         }
-        Ok(items)
     }
 
     /// One item.

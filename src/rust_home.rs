@@ -1,0 +1,108 @@
+//! The TV home screen composed in Rust with [`Observable`]: the same calls and the same shape as
+//! the `tv/home` sample script (`examples/endpoints/tv.home.js`). It is the in-process baseline
+//! the script benchmark measures the JavaScript against, and `examples/home_screen.rs` runs it.
+
+use std::collections::HashMap;
+use std::rc::Rc;
+
+use serde_json::{Value, json};
+use switchyard_endpoints::Dispatch;
+use switchyard_endpoints::observable::{Observable, ObservableError, call};
+
+/// The TV home of `user`.
+pub async fn tv_home(dispatch: Rc<dyn Dispatch>, user: u64) -> Result<Value, ObservableError> {
+    let d = || Rc::clone(&dispatch);
+    let profile = Observable::zip(vec![
+        call(d(), "users", "get", json!({"id": user})),
+        call(d(), "subscriber", "status", json!({"user": user})),
+    ]);
+    let rows = call(d(), "lists", "for_user", json!({"user": user, "limit": 12})).to_list();
+    let bookmarks = call(d(), "bookmarks", "for_user", json!({"user": user})).on_error_resume(|_| Observable::empty());
+    let (profile, rows, bookmarks) = futures::join!(profile.collect(), rows.collect(), bookmarks.collect());
+    let (profile, rows, bookmarks) = (profile?, rows?, bookmarks?);
+    let [user_info, plan] = profile
+        .into_iter()
+        .next()
+        .and_then(|p| <[Value; 2]>::try_from(p).ok())
+        .ok_or_else(|| ObservableError::Message("users.get or subscriber.status answered nothing".into()))?;
+    let rows = rows.into_iter().next().unwrap_or_default();
+
+    let shaped = Observable::from_iter(rows).concat_map({
+        let dispatch = Rc::clone(&dispatch);
+        move |row| {
+            let ids: Vec<Value> =
+                row["title_ids"].as_array().map(|a| a.iter().take(20).cloned().collect()).unwrap_or_default();
+            let name = row["name"].clone();
+            let dispatch = Rc::clone(&dispatch);
+            Observable::from_future(move || tv_row(Rc::clone(&dispatch), user, name.clone(), ids.clone(), Vec::new()))
+        }
+    });
+    let resume: Vec<Value> = bookmarks.into_iter().take(10).collect();
+    let continue_watching = if resume.is_empty() {
+        None
+    } else {
+        let ids = resume.iter().map(|b| b["title_id"].clone()).collect();
+        Some(tv_row(d(), user, json!("Continue Watching"), ids, resume))
+    };
+    // The rows run concurrently, as the script's Promise.all does.
+    let rows_future = Observable::merge(vec![shaped]).collect();
+    let (mut rows, cw) = match continue_watching {
+        Some(cw) => {
+            let (rows, cw) = futures::join!(rows_future, cw);
+            (rows?, Some(cw?))
+        }
+        None => (rows_future.await?, None),
+    };
+    if let Some(cw) = cw {
+        rows.insert(0, cw);
+    }
+    Ok(json!({
+        "device": "tv",
+        "profile": {"name": user_info["name"], "plan": plan["plan"], "maturity": plan["maturity"]},
+        "rows": rows,
+    }))
+}
+
+async fn tv_row(
+    dispatch: Rc<dyn Dispatch>,
+    user: u64,
+    name: Value,
+    ids: Vec<Value>,
+    bookmarks: Vec<Value>,
+) -> Result<Value, ObservableError> {
+    let d = || Rc::clone(&dispatch);
+    let titles = Observable::from_iter(ids.clone())
+        .flat_map({
+            let dispatch = d();
+            move |id| {
+                call(Rc::clone(&dispatch), "catalog", "title", json!({"id": id}))
+                    .on_error_resume(|_| Observable::empty())
+            }
+        })
+        .collect();
+    let art = call(d(), "artwork", "boxart", json!({"ids": ids, "size": "large"})).collect();
+    let ratings = call(d(), "ratings", "predicted", json!({"user": user, "ids": ids})).collect();
+    let (titles, art, ratings) = futures::join!(titles, art, ratings);
+    let index = |items: Vec<Value>, key: &str| -> HashMap<String, Value> {
+        items.into_iter().map(|item| (item[key].to_string(), item)).collect()
+    };
+    let (by_id, art, ratings, positions) =
+        (index(titles?, "id"), index(art?, "id"), index(ratings?, "id"), index(bookmarks, "title_id"));
+    let titles: Vec<Value> = ids
+        .iter()
+        .filter_map(|id| {
+            let key = id.to_string();
+            let t = by_id.get(&key)?;
+            let mut title = json!({
+                "id": id, "name": t["name"], "year": t["year"], "maturity": t["maturity"], "synopsis": t["synopsis"],
+                "boxart": art.get(&key).map_or(Value::Null, |a| a["url"].clone()),
+                "rating": ratings.get(&key).map_or(Value::Null, |r| r["rating"].clone()),
+            });
+            if let Some(p) = positions.get(&key) {
+                title["resume_s"] = p["position_s"].clone();
+            }
+            Some(title)
+        })
+        .collect();
+    Ok(json!({"name": name, "titles": titles}))
+}
