@@ -27,16 +27,12 @@ pub async fn tv_home(dispatch: Rc<dyn Dispatch>, user: u64) -> Result<Value, Obs
         .ok_or_else(|| ObservableError::Message("users.get or subscriber.status answered nothing".into()))?;
     let rows = rows.into_iter().next().unwrap_or_default();
 
-    let shaped = Observable::from_iter(rows).concat_map({
-        let dispatch = Rc::clone(&dispatch);
-        move |row| {
-            let ids: Vec<Value> =
-                row["title_ids"].as_array().map(|a| a.iter().take(20).cloned().collect()).unwrap_or_default();
-            let name = row["name"].clone();
-            let dispatch = Rc::clone(&dispatch);
-            Observable::from_future(move || tv_row(Rc::clone(&dispatch), user, name.clone(), ids.clone(), Vec::new()))
-        }
-    });
+    // Every row concurrently, in order, as the script's Promise.all does.
+    let shaped = futures::future::join_all(rows.into_iter().map(|row| {
+        let ids: Vec<Value> =
+            row["title_ids"].as_array().map(|a| a.iter().take(20).cloned().collect()).unwrap_or_default();
+        tv_row(d(), user, row["name"].clone(), ids, Vec::new())
+    }));
     let resume: Vec<Value> = bookmarks.into_iter().take(10).collect();
     let continue_watching = if resume.is_empty() {
         None
@@ -44,15 +40,14 @@ pub async fn tv_home(dispatch: Rc<dyn Dispatch>, user: u64) -> Result<Value, Obs
         let ids = resume.iter().map(|b| b["title_id"].clone()).collect();
         Some(tv_row(d(), user, json!("Continue Watching"), ids, resume))
     };
-    // The rows run concurrently, as the script's Promise.all does.
-    let rows_future = Observable::merge(vec![shaped]).collect();
-    let (mut rows, cw) = match continue_watching {
+    let (rows, cw) = match continue_watching {
         Some(cw) => {
-            let (rows, cw) = futures::join!(rows_future, cw);
-            (rows?, Some(cw?))
+            let (rows, cw) = futures::join!(shaped, cw);
+            (rows, Some(cw?))
         }
-        None => (rows_future.await?, None),
+        None => (shaped.await, None),
     };
+    let mut rows = rows.into_iter().collect::<Result<Vec<Value>, ObservableError>>()?;
     if let Some(cw) = cw {
         rows.insert(0, cw);
     }
