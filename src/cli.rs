@@ -7,18 +7,21 @@ use std::sync::Arc;
 
 use clap::{Parser, Subcommand};
 
+use crate::banner::Banner;
 use crate::config::{Config, DEFAULT_TOML, Overrides};
 use crate::demo::{DemoServices, demo_backends_server};
 use crate::local_run::{self, LocalRequest};
 use crate::metrics::EndpointCounters;
 use crate::public::{self, PublicState};
-use crate::samples::SAMPLES;
 use crate::wiring::Node;
 
 /// Switchyard, an edge API server: device endpoints in JavaScript over fault-tolerant dependencies.
 #[derive(Parser, Debug)]
 #[command(version, about)]
 pub struct Cli {
+    /// More log lines on stderr: -v info, -vv debug, -vvv trace (`RUST_LOG` overrides).
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    verbose: u8,
     #[command(subcommand)]
     command: Option<Command>,
 }
@@ -85,8 +88,9 @@ fn parse_pair(text: &str) -> Result<(String, String), String> {
 /// Runs the command line; the process exit code.
 pub fn main() -> i32 {
     let cli = Cli::parse();
-    init_tracing();
-    let result = match cli.command.unwrap_or(Command::Serve(ServeArgs::default())) {
+    let command = cli.command.unwrap_or(Command::Serve(ServeArgs::default()));
+    init_tracing(cli.verbose, matches!(command, Command::Serve(_)));
+    let result = match command {
         Command::Serve(args) => serve(args),
         Command::DemoBackends { listen, seed } => demo_backends(listen, seed),
         Command::Run { file, user, device, query, config } => run(file, LocalRequest { user, device, query }, config),
@@ -108,15 +112,25 @@ pub fn main() -> i32 {
     }
 }
 
-fn init_tracing() {
+/// Logs go to stderr, so stdout carries only a command's result. Below `warn` only on request
+/// (`-v`, `RUST_LOG`), except that `serve` shows its own state changes and the access log at `info`.
+fn init_tracing(verbose: u8, serving: bool) {
+    let default = match (verbose, serving) {
+        (0, false) => "warn",
+        (0, true) => "warn,switchyard=info,switchyard_actors=info",
+        (1, _) => "info",
+        (2, _) => "debug",
+        _ => "trace",
+    };
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,switchyard::access=warn"));
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
     let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
 }
 
 fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let overrides = Overrides { public: args.public, admin: args.admin, data_dir: args.data_dir };
     let config = Config::load(args.config.as_deref(), &overrides)?;
+    let config_file = args.config.as_ref().map(|p| p.display().to_string());
     actix_web::rt::System::new().block_on(async move {
         let public_addr = config.server.public;
         let node = Node::start(config)?;
@@ -124,15 +138,25 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
             .map_err(|e| anyhow::anyhow!("cannot listen on {public_addr} (server.public): {e}"))?;
         let bound = listener.local_addr()?;
         let server = public::server(PublicState::new(node.clone(), Arc::new(EndpointCounters::new())), listener)?;
-        println!("switchyard {} serving device traffic on http://{bound}", env!("CARGO_PKG_VERSION"));
-        println!(
-            "dependencies: {}",
-            node.dependencies.registry().iter().map(|d| d.name().to_owned()).collect::<Vec<_>>().join(", ")
-        );
-        for (namespace, name, _) in SAMPLES {
-            println!("  curl -s 'http://{bound}/{namespace}/{name}?user=7'");
-        }
-        println!("  curl -sN -H 'Accept: application/x-ndjson' 'http://{bound}/ps3/home?user=7'");
+        let banner = Banner {
+            public: bound,
+            admin: None,
+            environment: node.config.server.environment.clone(),
+            config_file: config_file.clone(),
+            data: format!(
+                "{} (not used yet: the endpoints are the embedded samples)",
+                node.config.server.data_dir.display()
+            ),
+            admin_token: None,
+            dependencies: node
+                .dependencies
+                .registry()
+                .iter()
+                .map(|d| format!("{} ({})", d.name(), d.settings().kind.name()))
+                .collect(),
+            endpoints: node.endpoints.list().iter().map(|e| format!("{} r{}", e.endpoint, e.active)).collect(),
+        };
+        print!("{}", banner.render());
         let handle = server.handle();
         actix_web::rt::spawn(async move {
             let _ = tokio::signal::ctrl_c().await;

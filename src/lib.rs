@@ -6,6 +6,7 @@
 #![forbid(unsafe_code)]
 
 pub mod auth;
+pub mod banner;
 pub mod cli;
 pub mod config;
 pub mod demo;

@@ -2,70 +2,49 @@
 //! the `tv/home` sample script (`examples/endpoints/tv.home.js`). It is the in-process baseline
 //! the script benchmark measures the JavaScript against, and `examples/home_screen.rs` runs it.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::rc::Rc;
 
 use serde_json::{Value, json};
 use switchyard_endpoints::Dispatch;
 use switchyard_endpoints::observable::{Observable, ObservableError, call};
 
-/// The TV home of `user`.
+/// The TV home of `user`: who the user is and which rows they get, then everything about the
+/// titles of all rows at once (per-title lookups, one box-art call, one ratings call).
 pub async fn tv_home(dispatch: Rc<dyn Dispatch>, user: u64) -> Result<Value, ObservableError> {
     let d = || Rc::clone(&dispatch);
     let profile = Observable::zip(vec![
         call(d(), "users", "get", json!({"id": user})),
         call(d(), "subscriber", "status", json!({"user": user})),
     ]);
-    let rows = call(d(), "lists", "for_user", json!({"user": user, "limit": 12})).to_list();
+    let lists = call(d(), "lists", "for_user", json!({"user": user, "limit": 12})).to_list();
     let bookmarks = call(d(), "bookmarks", "for_user", json!({"user": user})).on_error_resume(|_| Observable::empty());
-    let (profile, rows, bookmarks) = futures::join!(profile.collect(), rows.collect(), bookmarks.collect());
-    let (profile, rows, bookmarks) = (profile?, rows?, bookmarks?);
+    let (profile, lists, bookmarks) = futures::join!(profile.collect(), lists.collect(), bookmarks.collect());
+    let (profile, lists, bookmarks) = (profile?, lists?, bookmarks?);
     let [user_info, plan] = profile
         .into_iter()
         .next()
         .and_then(|p| <[Value; 2]>::try_from(p).ok())
         .ok_or_else(|| ObservableError::Message("users.get or subscriber.status answered nothing".into()))?;
-    let rows = rows.into_iter().next().unwrap_or_default();
 
-    // Every row concurrently, in order, as the script's Promise.all does.
-    let shaped = futures::future::join_all(rows.into_iter().map(|row| {
-        let ids: Vec<Value> =
-            row["title_ids"].as_array().map(|a| a.iter().take(20).cloned().collect()).unwrap_or_default();
-        tv_row(d(), user, row["name"].clone(), ids, Vec::new())
-    }));
     let resume: Vec<Value> = bookmarks.into_iter().take(10).collect();
-    let continue_watching = if resume.is_empty() {
-        None
-    } else {
-        let ids = resume.iter().map(|b| b["title_id"].clone()).collect();
-        Some(tv_row(d(), user, json!("Continue Watching"), ids, resume))
-    };
-    let (rows, cw) = match continue_watching {
-        Some(cw) => {
-            let (rows, cw) = futures::join!(shaped, cw);
-            (rows, Some(cw?))
-        }
-        None => (shaped.await, None),
-    };
-    let mut rows = rows.into_iter().collect::<Result<Vec<Value>, ObservableError>>()?;
-    if let Some(cw) = cw {
-        rows.insert(0, cw);
+    let mut rows: Vec<(Value, Vec<Value>)> = lists
+        .into_iter()
+        .next()
+        .unwrap_or_default()
+        .into_iter()
+        .map(|row| {
+            let ids = row["title_ids"].as_array().map(|a| a.iter().take(20).cloned().collect()).unwrap_or_default();
+            (row["name"].clone(), ids)
+        })
+        .collect();
+    if !resume.is_empty() {
+        rows.insert(0, (json!("Continue Watching"), resume.iter().map(|b| b["title_id"].clone()).collect()));
     }
-    Ok(json!({
-        "device": "tv",
-        "profile": {"name": user_info["name"], "plan": plan["plan"], "maturity": plan["maturity"]},
-        "rows": rows,
-    }))
-}
+    let mut seen = HashSet::new();
+    let ids: Vec<Value> =
+        rows.iter().flat_map(|(_, ids)| ids).filter(|id| seen.insert(id.to_string())).cloned().collect();
 
-async fn tv_row(
-    dispatch: Rc<dyn Dispatch>,
-    user: u64,
-    name: Value,
-    ids: Vec<Value>,
-    bookmarks: Vec<Value>,
-) -> Result<Value, ObservableError> {
-    let d = || Rc::clone(&dispatch);
     let titles = Observable::from_iter(ids.clone())
         .flat_map({
             let dispatch = d();
@@ -82,22 +61,34 @@ async fn tv_row(
         items.into_iter().map(|item| (item[key].to_string(), item)).collect()
     };
     let (by_id, art, ratings, positions) =
-        (index(titles?, "id"), index(art?, "id"), index(ratings?, "id"), index(bookmarks, "title_id"));
-    let titles: Vec<Value> = ids
-        .iter()
-        .filter_map(|id| {
-            let key = id.to_string();
-            let t = by_id.get(&key)?;
-            let mut title = json!({
-                "id": id, "name": t["name"], "year": t["year"], "maturity": t["maturity"], "synopsis": t["synopsis"],
-                "boxart": art.get(&key).map_or(Value::Null, |a| a["url"].clone()),
-                "rating": ratings.get(&key).map_or(Value::Null, |r| r["rating"].clone()),
-            });
-            if let Some(p) = positions.get(&key) {
-                title["resume_s"] = p["position_s"].clone();
-            }
-            Some(title)
+        (index(titles?, "id"), index(art?, "id"), index(ratings?, "id"), index(resume, "title_id"));
+
+    let rows: Vec<Value> = rows
+        .into_iter()
+        .map(|(name, ids)| {
+            let titles: Vec<Value> = ids
+                .iter()
+                .filter_map(|id| {
+                    let key = id.to_string();
+                    let t = by_id.get(&key)?;
+                    let mut title = json!({
+                        "id": id, "name": t["name"], "year": t["year"], "maturity": t["maturity"],
+                        "synopsis": t["synopsis"],
+                        "boxart": art.get(&key).map_or(Value::Null, |a| a["url"].clone()),
+                        "rating": ratings.get(&key).map_or(Value::Null, |r| r["rating"].clone()),
+                    });
+                    if let Some(p) = positions.get(&key) {
+                        title["resume_s"] = p["position_s"].clone();
+                    }
+                    Some(title)
+                })
+                .collect();
+            json!({"name": name, "titles": titles})
         })
         .collect();
-    Ok(json!({"name": name, "titles": titles}))
+    Ok(json!({
+        "device": "tv",
+        "profile": {"name": user_info["name"], "plan": plan["plan"], "maturity": plan["maturity"]},
+        "rows": rows,
+    }))
 }

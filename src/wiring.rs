@@ -36,9 +36,14 @@ impl Node {
 
     /// As [`Node::start`], over given demo services (tests pass ones without latency).
     pub fn start_with(config: Config, demo: DemoServices) -> anyhow::Result<Self> {
-        let registry = Registry::start(&config.dependencies, Placement::OwnArbiter, |name, dependency| {
-            backend_for(&demo, name, dependency)
-        })?;
+        Self::start_placed(config, demo, Placement::OwnArbiter)
+    }
+
+    /// As [`Node::start_with`], with every dependency actor placed by `placement`
+    /// (`CurrentArbiter`: tests on tokio's paused clock, where all timers share one runtime).
+    pub fn start_placed(config: Config, demo: DemoServices, placement: Placement) -> anyhow::Result<Self> {
+        let registry =
+            Registry::start(&config.dependencies, placement, |name, dependency| backend_for(&demo, name, dependency))?;
         let endpoints = EndpointRegistry::new();
         samples::load(&endpoints)?;
         Ok(Self {

@@ -8,6 +8,7 @@ use switchyard::config::Config;
 use switchyard::demo::DemoServices;
 use switchyard::local_run::{LocalRequest, render, run_once};
 use switchyard::wiring::Node;
+use switchyard_endpoints::request_dispatch::CallOutcome;
 
 fn switchyard(args: &[&str]) -> (i32, String, String) {
     let out = Command::new(env!("CARGO_BIN_EXE_switchyard")).args(args).output().expect("runs");
@@ -51,7 +52,11 @@ async fn run_once_shows_the_fan_out_with_collapsing_and_the_request_cache() {
         .map(|c| serde_json::to_value(&c.outcome).expect("json")["outcome"].as_str().unwrap_or("").to_owned())
         .collect();
     assert!(outcomes.iter().any(|o| o == "collapsed"), "per-title lookups are collapsed");
-    assert!(outcomes.iter().any(|o| o == "cache"), "repeated lookups come from the request cache");
+    let phone = include_str!("../examples/endpoints/android.home.js");
+    let android = run_once(&node, "android.home.js", phone, &request).await.expect("runs");
+    let cached_users =
+        android.calls.iter().filter(|c| c.dependency == "users" && matches!(c.outcome, CallOutcome::Cache)).count();
+    assert_eq!(cached_users, 1, "android's second users.get comes from the request cache");
     let deps: std::collections::BTreeSet<&str> = report.calls.iter().map(|c| c.dependency.as_str()).collect();
     assert!(deps.len() >= 5, "the TV home fans out to at least five dependencies: {deps:?}");
     let text = render(&report);

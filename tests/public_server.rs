@@ -192,36 +192,20 @@ async fn an_open_breaker_gives_the_fallback_or_503_or_the_scripts_catch_error() 
     assert_eq!(s.counters.get("test/users", "dependency"), 1);
 }
 
-#[actix_rt::test]
-async fn runaway_scripts_answer_500_limit_while_other_endpoints_keep_answering() {
-    let s = TestServer::start(|c| {
-        c.scripts.cpu_slice_ms = 100;
-        c.scripts.memory_bytes = 16 * 1024 * 1024;
-    });
-    let runaways = [
-        ("test/loop", "export default () => { for (;;) {} }", "cpu"),
-        ("test/alloc", "export default () => { const a = []; for (;;) a.push('x'.repeat(4096)); }", "memory"),
-        ("test/recurse", "const f = (n) => f(n + 1) + 1;\nexport default () => f(0)", "stack"),
-        (
-            "test/calls",
-            "export default async () => { for (let i = 0; i < 10000; i++) call('users', 'get', {id: i}).then(() => {}); return 1 }",
-            "calls",
-        ),
-    ];
+/// Asks every `(path, limit)` at once, beside eight good requests, and checks each runaway answers
+/// 500 with its limit while the good ones answer 200, and that every worker serves again after.
+async fn runaways_answer_their_limit_beside_good_traffic(s: &TestServer, runaways: &[(&str, &str, &str)]) {
     for (path, source, _) in runaways {
         s.publish(path, source);
     }
-    let bad = runaways.map(|(path, _, limit)| {
-        let s = &s;
-        async move {
-            let (status, body) = s.get(&format!("/{path}")).await;
-            assert_eq!(
-                (status, body["error"].as_str(), body["limit"].as_str()),
-                (500, Some("limit"), Some(limit)),
-                "{path}: {body}"
-            );
-            assert!(body["message"].as_str().expect("message").contains("limit"));
-        }
+    let bad = runaways.iter().map(|(path, _, limit)| async move {
+        let (status, body) = s.get(&format!("/{path}")).await;
+        assert_eq!(
+            (status, body["error"].as_str(), body["limit"].as_str()),
+            (500, Some("limit"), Some(*limit)),
+            "{path}: {body}"
+        );
+        assert!(body["message"].as_str().expect("message").contains("limit"));
     });
     let good = (0..8).map(|_| async {
         let (status, body) = s.get("/android/home?user=3").await;
@@ -232,6 +216,38 @@ async fn runaway_scripts_answer_500_limit_while_other_endpoints_keep_answering()
     for _ in 0..4 {
         assert_eq!(s.get("/ios/home?user=5").await.0, 200);
     }
+}
+
+#[actix_rt::test]
+async fn a_busy_loop_answers_500_cpu_limit_while_other_endpoints_keep_answering() {
+    // Only the CPU slice can stop `for(;;){}` before the (far) deadline.
+    let s = TestServer::start(|c| c.scripts.cpu_slice_ms = 100);
+    runaways_answer_their_limit_beside_good_traffic(
+        &s,
+        &[("test/loop", "export default () => { for (;;) {} }", "cpu")],
+    )
+    .await;
+}
+
+#[actix_rt::test]
+async fn memory_stack_and_call_runaways_answer_500_with_their_limit() {
+    // The CPU slice is as long as the deadline, so however slow the machine or the build, only the
+    // limit each script is written to cross can stop it.
+    let s = TestServer::start(|c| {
+        c.scripts.cpu_slice_ms = 120_000;
+        c.scripts.deadline_ms = 120_000;
+        c.scripts.memory_bytes = 16 * 1024 * 1024;
+    });
+    let runaways = [
+        ("test/alloc", "export default () => { const a = []; for (;;) a.push('x'.repeat(4096)); }", "memory"),
+        ("test/recurse", "const f = (n) => f(n + 1) + 1;\nexport default () => f(0)", "stack"),
+        (
+            "test/calls",
+            "export default async () => { for (let i = 0; i < 10000; i++) call('users', 'get', {id: i}).then(() => {}); return 1 }",
+            "calls",
+        ),
+    ];
+    runaways_answer_their_limit_beside_good_traffic(&s, &runaways).await;
 }
 
 #[actix_rt::test]
@@ -308,20 +324,25 @@ async fn bad_input_gets_precise_statuses_and_json_errors() {
 async fn an_endpoint_at_its_concurrency_limit_answers_503_and_others_are_unaffected() {
     let s = TestServer::start(|c| c.server.endpoint_concurrency = 1);
     s.publish("test/slow", r#"export default () => call("recs", "similar", {id: 1})"#);
-    s.node
-        .demo
-        .chaos("recs")
-        .expect("recs")
-        .set(ChaosSettings { latency_ms: 300, ..Default::default() })
-        .expect("valid");
+    // recs hangs: the first request holds the endpoint's only place until recs' timeout (1 s).
+    let recs = s.node.demo.chaos("recs").expect("recs");
+    recs.set(ChaosSettings { hang: true, ..Default::default() }).expect("valid");
     let (slow, busy) = futures::future::join(s.get("/test/slow"), async {
-        actix_rt::time::sleep(Duration::from_millis(100)).await;
+        // Wait (bounded) until the first request holds the place, instead of guessing a delay.
+        let endpoint = s.node.endpoints.resolve("test", "slow").expect("published");
+        for _ in 0..2_000 {
+            if endpoint.in_flight() == 1 {
+                break;
+            }
+            actix_rt::time::sleep(Duration::from_millis(1)).await;
+        }
+        assert_eq!(endpoint.in_flight(), 1, "the slow request is running");
         let busy = s.get("/test/slow").await;
         let other = s.get("/android/home?user=1").await;
         (busy, other)
     })
     .await;
-    assert_eq!(slow.0, 200);
+    assert_eq!(slow.0, 200, "recs' silent fallback answers after its timeout: {}", slow.1);
     let ((busy_status, busy_body), (other_status, _)) = busy;
     assert_eq!((busy_status, busy_body["error"].as_str()), (503, Some("endpoint_busy")));
     assert_eq!(other_status, 200);

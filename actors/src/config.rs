@@ -66,6 +66,16 @@ pub enum BackendKind {
     Http,
 }
 
+impl BackendKind {
+    /// The config name (`demo`, `http`).
+    pub fn name(self) -> &'static str {
+        match self {
+            BackendKind::Demo => "demo",
+            BackendKind::Http => "http",
+        }
+    }
+}
+
 /// Where a dependency's calls execute.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

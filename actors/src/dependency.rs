@@ -237,7 +237,7 @@ impl DependencyBuilder {
                 Executor::Actor { addr, _arbiter: Some(ArbiterGuard(arbiter)) }
             }
         };
-        tracing::info!(dependency = %shared.name, "dependency started");
+        tracing::debug!(dependency = %shared.name, "dependency started");
         Ok(DependencyHandle { inner: Arc::new(Inner { shared, executor }) })
     }
 }

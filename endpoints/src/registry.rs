@@ -62,6 +62,11 @@ impl Resolved {
     pub fn try_enter(&self, limit: usize) -> Option<Permit> {
         self.limiter.try_acquire(limit)
     }
+
+    /// Requests of this endpoint running now.
+    pub fn in_flight(&self) -> usize {
+        self.limiter.in_use()
+    }
 }
 
 /// Why a publish was refused.

@@ -12,31 +12,33 @@ export default async function handle(req) {
   ]);
   if (rows.length === 0) return { sections: [], plan: sub.plan };
   const heroId = rows[0].title_ids[0];
-  const [[hero], [heroArt], similar] = await Promise.all([
+  // The hero and the sections need only the rows: all of their calls go out together.
+  const [[hero], [heroArt], similar, sections] = await Promise.all([
     call("catalog", "title", { id: heroId }),
     call("artwork", "boxart", { ids: [heroId], size: "large" }),
     call("recs", "similar", { id: heroId, limit: 6 })
       .flatMap((id) => call("catalog", "title", { id }))
       .map((t) => ({ id: t.id, name: t.name }))
       .toList(),
+    Promise.all(rows.map((row) => section(userId, row))),
   ]);
-  const sections = await Promise.all(rows.map(async (row) => {
-    const ids = row.title_ids.slice(0, 12);
-    const [titles, stars] = await Promise.all([
-      call("catalog", "titles", { ids }),
-      call("ratings", "predicted", { user: userId, ids })
-        .reduce((acc, r) => { acc[r.id] = r.rating; return acc; }, {})
-        .catchError(() => Observable.of({})),
-    ]);
-    const [ratings] = stars;
-    return {
-      header: row.name,
-      cells: titles.map((t) => ({ id: t.id, title: t.name, badge: t.maturity, stars: ratings[t.id] ?? null })),
-    };
-  }));
   return {
     plan: sub.plan,
     hero: { id: hero.id, title: hero.name, synopsis: hero.synopsis, art: heroArt.url, moreLikeThis: similar[0] || [] },
     sections,
+  };
+}
+
+async function section(userId, row) {
+  const ids = row.title_ids.slice(0, 12);
+  const [titles, [ratings]] = await Promise.all([
+    call("catalog", "titles", { ids }),
+    call("ratings", "predicted", { user: userId, ids })
+      .reduce((acc, r) => { acc[r.id] = r.rating; return acc; }, {})
+      .catchError(() => Observable.of({})),
+  ]);
+  return {
+    header: row.name,
+    cells: titles.map((t) => ({ id: t.id, title: t.name, badge: t.maturity, stars: ratings[t.id] ?? null })),
   };
 }

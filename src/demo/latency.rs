@@ -29,6 +29,11 @@ impl Latency {
         Self { median: Duration::ZERO, sigma: 0.0, cap: Duration::ZERO }
     }
 
+    /// Always exactly `latency` (paused-clock tests that count rounds of calls).
+    pub const fn fixed(latency: Duration) -> Self {
+        Self { median: latency, sigma: 0.0, cap: latency }
+    }
+
     /// Log-normal with this median, a p99 of `p99_factor` × the median, and nothing slower than
     /// `cap_factor` × the median.
     pub fn log_normal(median: Duration, p99_factor: f64, cap_factor: f64) -> Self {
