@@ -63,6 +63,9 @@ pub enum Rejection {
     /// The endpoint has used every revision number (2³² − 1 publishes).
     #[error("endpoint `{0}` has used every revision number")]
     RevisionsExhausted(EndpointKey),
+    /// The audit log has used every sequence number (2⁶⁴ − 1 changes).
+    #[error("the audit log has used every sequence number")]
+    AuditExhausted,
 }
 
 /// What is wrong with a variant's name.
