@@ -85,6 +85,9 @@ pub enum StoreError {
     /// Stored entries contradict each other or their keys.
     #[error("{0}")]
     Inconsistent(String),
+    /// The watermark could not be advanced after a write (the write itself is durable in sled).
+    #[error("the write was stored, but its watermark could not be recorded: {0}")]
+    Watermark(std::io::Error),
     /// A value could not be encoded (not expected for the store's types).
     #[error("{0}")]
     Encode(CodecError),

@@ -1,10 +1,11 @@
 //! Where things are on disk: the directory's files, the sled trees and the keys in them.
 //!
-//! The store owns its directory: sled's files (`conf`, `db`, `blobs/`, `snap.*`) and the identity
-//! file `switchyard-store`, written last when a store is created, so that a directory with sled
-//! files but no identity file is an interrupted creation and a directory whose sled data vanished
-//! (sled silently starts over when `db` is missing) is still recognised as a store that lost its
-//! data. Trees:
+//! The store owns its directory. Beside sled's files (`conf`, `db`, `blobs/`, `snap.*`) it keeps:
+//! the identity file `switchyard-store`, written last when a store is created, so that sled files
+//! without it are an interrupted creation, while a store whose sled data vanished (sled silently
+//! starts over when `db` is missing) is still recognised as one that lost its data; the
+//! [watermark](crate::watermark) `switchyard-store.watermark`; and, only while opening, the copy
+//! `switchyard-store.check/` that is verified before the real files are touched. Trees:
 //!
 //! | tree | key | value |
 //! |---|---|---|
@@ -12,7 +13,7 @@
 //! | `revisions` | endpoint key ‖ revision, u32 big-endian | [`crate::RevisionRecord`] |
 //! | `heads` | endpoint key | newest revision number (u32), kept after a delete |
 //! | `audit` | seq, u64 big-endian | [`crate::AuditEntry`] |
-//! | `meta` | `format`, `environment`, `audit_seq`, `marker/NAME` | see [`MetaKey`] |
+//! | `meta` | `format`, `environment`, `audit_seq`, `writes`, `marker/NAME` | see [`MetaKey`] |
 //!
 //! `format` is two raw big-endian bytes so any later release can read it before anything else;
 //! markers are opaque bytes; every other value is a versioned [`crate::codec`] value.
@@ -25,6 +26,8 @@ pub const STORE_FORMAT: u16 = 1;
 /// The identity file's name and its exact content.
 pub(crate) const IDENTITY_FILE: &str = "switchyard-store";
 pub(crate) const IDENTITY_TMP: &str = "switchyard-store.tmp";
+/// Where open verifies a copy of the store before touching the real files.
+pub(crate) const CHECK_DIR: &str = "switchyard-store.check";
 pub(crate) const IDENTITY_CONTENT: &str =
     "switchyard-store\nThis directory is a Switchyard endpoint store (sled). Do not add or change files in it.\n";
 
@@ -39,6 +42,7 @@ pub(crate) const TREES: [&str; 5] = [ENDPOINTS, REVISIONS, HEADS, AUDIT, META];
 pub(crate) const FORMAT_KEY: &[u8] = b"format";
 pub(crate) const ENVIRONMENT_KEY: &[u8] = b"environment";
 pub(crate) const AUDIT_SEQ_KEY: &[u8] = b"audit_seq";
+pub(crate) const WRITES_KEY: &[u8] = b"writes";
 pub(crate) const MARKER_PREFIX: &[u8] = b"marker/";
 
 /// What a key of the `meta` tree is.
@@ -47,6 +51,7 @@ pub(crate) enum MetaKey<'a> {
     Format,
     Environment,
     AuditSeq,
+    Writes,
     Marker(&'a str),
 }
 
@@ -56,6 +61,7 @@ impl<'a> MetaKey<'a> {
             FORMAT_KEY => Some(MetaKey::Format),
             ENVIRONMENT_KEY => Some(MetaKey::Environment),
             AUDIT_SEQ_KEY => Some(MetaKey::AuditSeq),
+            WRITES_KEY => Some(MetaKey::Writes),
             _ => std::str::from_utf8(key.strip_prefix(MARKER_PREFIX)?).ok().map(MetaKey::Marker),
         }
     }
@@ -69,6 +75,11 @@ pub(crate) fn marker_key(name: &str) -> Vec<u8> {
 /// Is `name` one of sled's own files or directories?
 pub(crate) fn is_sled_file(name: &str) -> bool {
     matches!(name, "conf" | "db" | "blobs") || name.starts_with("snap.")
+}
+
+/// Is `name` one of the store's own files other than the identity file?
+pub(crate) fn is_own_file(name: &str) -> bool {
+    name == IDENTITY_TMP || name == CHECK_DIR || name == crate::watermark::WATERMARK_FILE
 }
 
 /// A key of `tree`, readable in an error message.

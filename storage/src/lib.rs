@@ -21,6 +21,9 @@ pub mod rejection;
 pub mod routing;
 pub mod state;
 mod store;
+mod verify;
+mod watermark;
+mod whole;
 
 pub use command::{Command, Outcome};
 pub use error::{OpenError, StoreError};

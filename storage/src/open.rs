@@ -1,160 +1,195 @@
-//! Opening a data directory, and refusing it when it is not a healthy store of this environment.
+//! Opening a data directory, and refusing it — unchanged — when it is not a healthy store of this
+//! environment.
 //!
-//! A missing or empty directory becomes a new store. Anything else must prove it is a store —
-//! the identity file, sled's files and nothing more, every tree, a known format, this environment —
-//! and then every stored value is decoded and the invariants are checked ([`StoreState::check`]),
-//! so damage is found at start-up, with a message naming the file, tree or key, and not on some
-//! later request. A store is never replaced by an empty one: sled would silently start over in a
-//! directory whose `db` file was deleted, so that is checked before sled sees the directory. sled
-//! 0.34 panics on some corruptions instead of returning an error, so opening and the first read run
-//! under `catch_unwind` and a panic is reported as damage.
+//! A missing or empty directory becomes a new store. Anything else must first look like a store
+//! (the identity file, sled's files, the store's own files and nothing more; `db` present, because
+//! sled would silently start over without it). Then a copy of sled's files is opened and checked
+//! through and through ([`crate::verify`]) and only if it passes are the real files opened: sled
+//! 0.34 repairs what it takes for a torn tail of its log *in place* when it opens, so checking a
+//! copy is what lets a refusal leave the directory exactly as it was, for the operator to inspect
+//! or restore. sled also panics on some corruptions instead of returning an error, so every sled
+//! call here runs under `catch_unwind` and a panic is reported as damage.
 //!
-//! What sled 0.34.7 does with damage (tests/damage.rs): a `db` truncated anywhere, or replaced by
-//! garbage or zeros, is `Corruption` or a panic; a flipped byte in a stored message fails its CRC
-//! (`Corruption`), while one in unused space is ignored; a deleted `conf` or snapshot file is
-//! rebuilt from the log. Reading the whole store at start is cheap at its size (KBs to a few MB).
+//! What sled 0.34.7 does with damage (tests/damage.rs): a flipped byte or a truncation in the last
+//! part of `db` is taken for a torn write and the log recovered up to it, losing later writes
+//! (the watermark catches that); elsewhere it is `Corruption` or a panic; garbage in place of `db`
+//! opens as an empty database; a garbage `conf` or snapshot is `Corruption`; a deleted `conf` or
+//! snapshot is rebuilt from the log; a flipped byte in unused space is ignored.
 
-use std::fs;
+use std::fs::{self, File};
 use std::io::Write;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::Path;
 
 use crate::error::OpenError;
 use crate::layout::{
-    self, ENVIRONMENT_KEY, FORMAT_KEY, IDENTITY_CONTENT, IDENTITY_FILE, IDENTITY_TMP, META, STORE_FORMAT, TREES,
-    is_sled_file,
+    self, CHECK_DIR, ENVIRONMENT_KEY, FORMAT_KEY, IDENTITY_CONTENT, IDENTITY_FILE, IDENTITY_TMP, META, STORE_FORMAT,
+    WRITES_KEY, is_own_file, is_sled_file,
 };
-use crate::state::StoreState;
 use crate::store::{Store, Trees, decode};
+use crate::verify::{Verdict, damaged, verify};
+use crate::watermark::Watermark;
 
 impl Store {
     /// Opens the store in `dir` for `environment`, creating it if `dir` is missing or empty.
     ///
     /// Refuses, changing nothing, a directory that holds something else ([`OpenError::NotAStore`]),
     /// a damaged store ([`OpenError::Damaged`]), another environment's store, a newer format's, or
-    /// one that another process has open.
+    /// one that another process has open ([`OpenError::InUse`]).
     pub fn open(dir: &Path, environment: &str) -> Result<Store, OpenError> {
         let io = |source| OpenError::Io { dir: dir.to_owned(), source };
         fs::create_dir_all(dir).map_err(io)?;
         let entries = entries(dir).map_err(io)?;
+        if entries.is_empty() {
+            return create(dir, environment);
+        }
         let has_identity = entries.iter().any(|e| e == IDENTITY_FILE);
-        if has_identity {
-            let content = fs::read(dir.join(IDENTITY_FILE)).map_err(io)?;
-            if content != IDENTITY_CONTENT.as_bytes() {
-                return Err(damaged(dir, format!("the identity file `{IDENTITY_FILE}` has been changed")));
+        if !has_identity {
+            if !entries.iter().all(|e| is_sled_file(e) || is_own_file(e)) {
+                return Err(OpenError::NotAStore { dir: dir.to_owned(), found: listing(&entries) });
             }
-            if let Some(other) = entries.iter().find(|e| !is_sled_file(e) && *e != IDENTITY_FILE && *e != IDENTITY_TMP)
-            {
-                return Err(damaged(dir, format!("it holds `{other}`, which the store did not write")));
-            }
-            if !entries.iter().any(|e| e == "db") {
-                return Err(damaged(dir, "sled's data file `db` is missing".into()));
-            }
-        } else if !entries.iter().all(|e| is_sled_file(e) || e == IDENTITY_TMP) {
-            return Err(OpenError::NotAStore { dir: dir.to_owned(), found: listing(&entries) });
+            remove_check_copy(dir).map_err(io)?;
+            return match check_copy(dir, environment, false, None)? {
+                Verdict::Unfinished => {
+                    tracing::info!(dir = %dir.display(), "completing the creation of a store that was interrupted");
+                    create(dir, environment)
+                }
+                Verdict::Healthy => Err(damaged(dir, format!("the identity file `{IDENTITY_FILE}` is missing"))),
+            };
         }
-        let db = guarded(dir, || sled::Config::new().path(dir).open().map_err(|e| sled_error(dir, e)))?;
-        guarded(
-            dir,
-            || {
-                if has_identity { reopen(dir, environment, db) } else { create(dir, environment, db, &entries) }
+        if fs::read(dir.join(IDENTITY_FILE)).map_err(io)? != IDENTITY_CONTENT.as_bytes() {
+            return Err(damaged(dir, format!("the identity file `{IDENTITY_FILE}` has been changed")));
+        }
+        if let Some(other) = entries.iter().find(|e| !is_sled_file(e) && !is_own_file(e) && *e != IDENTITY_FILE) {
+            return Err(damaged(dir, format!("it holds `{other}`, which the store did not write")));
+        }
+        if !entries.iter().any(|e| e == "db") {
+            return Err(damaged(dir, "sled's data file `db` is missing".into()));
+        }
+        let lock = lock_identity(dir)?;
+        remove_check_copy(dir).map_err(io)?;
+        let mut watermark = Watermark::open(dir).map_err(io)?;
+        let acknowledged = match &mut watermark {
+            None => None,
+            Some(w) => match w.read().map_err(io)? {
+                Some(count) => Some(count),
+                None => {
+                    let file = crate::watermark::WATERMARK_FILE;
+                    return Err(damaged(
+                        dir,
+                        format!("`{file}` is unreadable; delete it to accept the store as it is"),
+                    ));
+                }
             },
-        )
+        };
+        check_copy(dir, environment, true, acknowledged)?;
+        guarded(dir, || open_checked(dir, environment, watermark, lock))
     }
 }
 
-/// A new store, or the completion of one whose creation was interrupted (sled files, no identity
-/// file, no data).
-fn create(dir: &Path, environment: &str, db: sled::Db, entries: &[String]) -> Result<Store, OpenError> {
+/// A new store: meta, then the watermark, then the identity file (last, durably).
+fn create(dir: &Path, environment: &str) -> Result<Store, OpenError> {
+    let io = |source| OpenError::Io { dir: dir.to_owned(), source };
+    guarded(dir, || {
+        let sled_err = |e| sled_error(dir, e);
+        let db = sled::Config::new().path(dir).open().map_err(sled_err)?;
+        let trees = open_trees(&db).map_err(sled_err)?;
+        let env = crate::codec::encode(environment).map_err(|e| damaged(dir, e.to_string()))?;
+        let writes = crate::codec::encode(&0u64).map_err(|e| damaged(dir, e.to_string()))?;
+        trees.meta.insert(FORMAT_KEY, &STORE_FORMAT.to_be_bytes()).map_err(sled_err)?;
+        trees.meta.insert(ENVIRONMENT_KEY, env).map_err(sled_err)?;
+        trees.meta.insert(WRITES_KEY, writes).map_err(sled_err)?;
+        db.flush().map_err(sled_err)?;
+        let watermark = Watermark::create(dir, 0).map_err(io)?;
+        write_identity(dir).map_err(io)?;
+        let lock = lock_identity(dir)?;
+        tracing::info!(dir = %dir.display(), environment, "created a new store");
+        Ok(Store::new(dir, environment, true, db, trees, watermark, lock))
+    })
+}
+
+/// Opens the real files after their copy passed [`verify`], and brings the watermark up to date.
+fn open_checked(dir: &Path, environment: &str, watermark: Option<Watermark>, lock: File) -> Result<Store, OpenError> {
+    let io = |source| OpenError::Io { dir: dir.to_owned(), source };
     let sled_err = |e| sled_error(dir, e);
-    if !entries.is_empty() {
-        let ours = db.tree_names().iter().any(|n| n.as_ref() == META.as_bytes());
-        if !ours {
-            return Err(OpenError::NotAStore {
-                dir: dir.to_owned(),
-                found: "a sled database of another program".into(),
-            });
-        }
-        if holds_data(&db).map_err(sled_err)? {
-            return Err(damaged(
-                dir,
-                format!("the identity file `{IDENTITY_FILE}` is missing, yet the store holds data"),
-            ));
-        }
-        tracing::info!(dir = %dir.display(), "completing the creation of a store that was interrupted");
-    }
+    let db = sled::Config::new().path(dir).open().map_err(sled_err)?;
     let trees = open_trees(&db).map_err(sled_err)?;
-    let env = crate::codec::encode(environment).map_err(|e| damaged(dir, e.to_string()))?;
-    trees.meta.insert(FORMAT_KEY, &STORE_FORMAT.to_be_bytes()).map_err(sled_err)?;
-    trees.meta.insert(ENVIRONMENT_KEY, env).map_err(sled_err)?;
-    db.flush().map_err(sled_err)?;
-    write_identity(dir).map_err(|source| OpenError::Io { dir: dir.to_owned(), source })?;
-    tracing::info!(dir = %dir.display(), environment, "created a new store");
-    Ok(Store::new(dir, environment, true, db, trees))
+    let writes = match trees.meta.get(WRITES_KEY).map_err(sled_err)? {
+        Some(v) => decode(META, WRITES_KEY, &v).map_err(|e| damaged(dir, e.to_string()))?,
+        None => 0,
+    };
+    let watermark = match watermark {
+        Some(mut w) => {
+            w.write(writes).map_err(io)?;
+            w
+        }
+        None => {
+            tracing::warn!(dir = %dir.display(), writes, "no watermark file: accepting the store as it is");
+            Watermark::create(dir, writes).map_err(io)?
+        }
+    };
+    tracing::info!(dir = %dir.display(), environment, writes, "opened the store");
+    Ok(Store::new(dir, environment, false, db, trees, watermark, lock))
 }
 
-/// An existing store, checked through and through.
-fn reopen(dir: &Path, environment: &str, db: sled::Db) -> Result<Store, OpenError> {
-    let sled_err = |e| sled_error(dir, e);
-    let names = db.tree_names();
-    if let Some(missing) = TREES.iter().find(|t| !names.iter().any(|n| n.as_ref() == t.as_bytes())) {
-        return Err(damaged(dir, format!("tree `{missing}` is missing")));
-    }
-    let trees = open_trees(&db).map_err(sled_err)?;
-    let format = trees.meta.get(FORMAT_KEY).map_err(sled_err)?;
-    let format = match format.as_deref().map(<[u8; 2]>::try_from) {
-        None => return Err(damaged(dir, "tree `meta` has no `format`".into())),
-        Some(Err(_)) => return Err(damaged(dir, "tree `meta`, key `format`: not a format number".into())),
-        Some(Ok(bytes)) => u16::from_be_bytes(bytes),
-    };
-    if format > STORE_FORMAT {
-        return Err(OpenError::NewerFormat { dir: dir.to_owned(), found: format, supported: STORE_FORMAT });
-    }
-    if format != STORE_FORMAT {
-        return Err(damaged(dir, format!("tree `meta`, key `format`: unknown store format {format}")));
-    }
-    let Some(found) = trees.meta.get(ENVIRONMENT_KEY).map_err(sled_err)? else {
-        return Err(damaged(dir, "tree `meta` has no `environment`".into()));
-    };
-    let found: String = decode(META, ENVIRONMENT_KEY, &found).map_err(|e| damaged(dir, e.to_string()))?;
-    if found != environment {
-        return Err(OpenError::EnvironmentMismatch { dir: dir.to_owned(), found, expected: environment.to_owned() });
-    }
-    let store = Store::new(dir, environment, false, db, trees);
-    let loaded = store.load().map_err(|e| damaged(dir, e.to_string()))?;
-    loaded.state.check().map_err(|e| damaged(dir, e))?;
-    check_counters(&loaded.state, &loaded.heads, loaded.audit_seq).map_err(|e| damaged(dir, e))?;
-    tracing::info!(
-        dir = %dir.display(),
-        environment,
-        endpoints = loaded.state.endpoints.len(),
-        audit = loaded.state.audit.len(),
-        "opened the store"
-    );
-    Ok(store)
+/// Copies sled's files to [`CHECK_DIR`], opens and verifies the copy, removes it.
+fn check_copy(dir: &Path, environment: &str, has_identity: bool, watermark: Option<u64>) -> Result<Verdict, OpenError> {
+    let io = |source| OpenError::Io { dir: dir.to_owned(), source };
+    let copy = dir.join(CHECK_DIR);
+    fs::create_dir(&copy).map_err(io)?;
+    let verdict = copy_sled_files(dir, &copy).map_err(io).and_then(|()| {
+        guarded(dir, || {
+            let db = sled::Config::new().path(&copy).open().map_err(|e| sled_error(dir, e))?;
+            verify(dir, &db, environment, has_identity, watermark)
+        })
+    });
+    remove_check_copy(dir).map_err(io)?;
+    verdict
 }
 
-/// The `heads` tree and `audit_seq` must say what the revisions and the audit log say.
-fn check_counters(
-    state: &StoreState,
-    heads: &std::collections::BTreeMap<crate::EndpointKey, u32>,
-    audit_seq: u64,
-) -> Result<(), String> {
-    let expected = state.heads();
-    if let Some((key, newest)) = expected.iter().find(|(k, n)| heads.get(*k) != Some(*n)) {
-        return Err(format!("tree `heads` does not give {newest} as the newest revision of {key}"));
+fn remove_check_copy(dir: &Path) -> std::io::Result<()> {
+    match fs::remove_dir_all(dir.join(CHECK_DIR)) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e),
+        _ => Ok(()),
     }
-    if let Some(key) = heads.keys().find(|k| !expected.contains_key(*k)) {
-        return Err(format!("tree `heads` names {key}, which has no revisions"));
-    }
-    let last = state.audit.last().map_or(0, |e| e.seq);
-    if audit_seq != last {
-        return Err(format!("tree `meta`: `audit_seq` is {audit_seq} but the last audit entry is {last}"));
+}
+
+fn copy_sled_files(from: &Path, to: &Path) -> std::io::Result<()> {
+    for entry in fs::read_dir(from)? {
+        let entry = entry?;
+        let name = entry.file_name();
+        if !is_sled_file(&name.to_string_lossy()) {
+            continue;
+        }
+        copy_tree(&entry.path(), &to.join(&name))?;
     }
     Ok(())
 }
 
-fn open_trees(db: &sled::Db) -> sled::Result<Trees> {
+fn copy_tree(from: &Path, to: &Path) -> std::io::Result<()> {
+    if from.is_dir() {
+        fs::create_dir_all(to)?;
+        for entry in fs::read_dir(from)? {
+            let entry = entry?;
+            copy_tree(&entry.path(), &to.join(entry.file_name()))?;
+        }
+        Ok(())
+    } else {
+        fs::copy(from, to).map(drop)
+    }
+}
+
+/// Locks the identity file for as long as the store is open: one process per directory.
+fn lock_identity(dir: &Path) -> Result<File, OpenError> {
+    let file = File::open(dir.join(IDENTITY_FILE)).map_err(|source| OpenError::Io { dir: dir.to_owned(), source })?;
+    match file.try_lock() {
+        Ok(()) => Ok(file),
+        Err(std::fs::TryLockError::WouldBlock) => Err(OpenError::InUse { dir: dir.to_owned() }),
+        Err(std::fs::TryLockError::Error(source)) => Err(OpenError::Io { dir: dir.to_owned(), source }),
+    }
+}
+
+pub(crate) fn open_trees(db: &sled::Db) -> sled::Result<Trees> {
     Ok(Trees {
         endpoints: db.open_tree(layout::ENDPOINTS)?,
         revisions: db.open_tree(layout::REVISIONS)?,
@@ -164,28 +199,14 @@ fn open_trees(db: &sled::Db) -> sled::Result<Trees> {
     })
 }
 
-/// Anything beyond what creation writes first (format and environment)?
-fn holds_data(db: &sled::Db) -> sled::Result<bool> {
-    for name in db.tree_names() {
-        let tree = db.open_tree(&name)?;
-        for key in tree.iter().keys() {
-            let key = key?;
-            if name.as_ref() != META.as_bytes() || (key != FORMAT_KEY && key != ENVIRONMENT_KEY) {
-                return Ok(true);
-            }
-        }
-    }
-    Ok(false)
-}
-
 /// Written last at creation, durably: temporary file, fsync, rename, fsync of the directory.
 fn write_identity(dir: &Path) -> std::io::Result<()> {
     let tmp = dir.join(IDENTITY_TMP);
-    let mut file = fs::File::create(&tmp)?;
+    let mut file = File::create(&tmp)?;
     file.write_all(IDENTITY_CONTENT.as_bytes())?;
     file.sync_all()?;
     fs::rename(&tmp, dir.join(IDENTITY_FILE))?;
-    fs::File::open(dir)?.sync_all()
+    File::open(dir)?.sync_all()
 }
 
 fn entries(dir: &Path) -> std::io::Result<Vec<String>> {
@@ -203,10 +224,6 @@ fn listing(entries: &[String]) -> String {
     if more > 0 { format!("{} and {more} more", shown.join(", ")) } else { shown.join(", ") }
 }
 
-fn damaged(dir: &Path, detail: String) -> OpenError {
-    OpenError::Damaged { dir: dir.to_owned(), detail }
-}
-
 /// Runs `f`, turning a panic inside sled into [`OpenError::Damaged`].
 fn guarded<T>(dir: &Path, f: impl FnOnce() -> Result<T, OpenError>) -> Result<T, OpenError> {
     catch_unwind(AssertUnwindSafe(f)).unwrap_or_else(|panic| {
@@ -219,7 +236,8 @@ fn guarded<T>(dir: &Path, f: impl FnOnce() -> Result<T, OpenError>) -> Result<T,
     })
 }
 
-fn sled_error(dir: &Path, error: sled::Error) -> OpenError {
+/// A sled error met while opening `dir`.
+pub(crate) fn sled_error(dir: &Path, error: sled::Error) -> OpenError {
     match error {
         sled::Error::Io(e) if e.to_string().contains("could not acquire lock") => {
             OpenError::InUse { dir: dir.to_owned() }

@@ -1,12 +1,13 @@
 //! The sled store: the one place commands are applied, and the reads.
 //!
 //! [`Store::apply_marked`] runs [`crate::apply::decide`] and writes its changes inside one sled
-//! transaction over all five trees, so a command is all-or-nothing, then flushes (fsync) before it
-//! returns, so an acknowledged command survives a crash. Writers are serialised by a mutex, which
-//! also gives [`Store::state`] and [`Store::snapshot`] a consistent cut. Opening and its checks
-//! live in [`crate::open`].
+//! transaction over all five trees, so a command is all-or-nothing, then flushes (fsync) and
+//! advances the [watermark](crate::watermark) before it returns, so an acknowledged command
+//! survives a crash and its loss would be noticed. Writers are serialised by a mutex, which also
+//! gives [`Store::state`] a consistent cut. Opening lives in [`crate::open`], whole-state reads and
+//! restore in [`crate::whole`].
 
-use std::collections::BTreeMap;
+use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
 
@@ -18,11 +19,11 @@ use crate::apply::{View, decide};
 use crate::codec;
 use crate::command::{Command, Outcome};
 use crate::error::StoreError;
-use crate::key::{EndpointKey, parse_revision_key, revision_key};
-use crate::layout::{self, AUDIT, AUDIT_SEQ_KEY, ENDPOINTS, HEADS, META, MetaKey, REVISIONS, marker_key};
+use crate::key::{EndpointKey, revision_key};
+use crate::layout::{self, AUDIT, AUDIT_SEQ_KEY, ENDPOINTS, HEADS, META, REVISIONS, WRITES_KEY, marker_key};
 use crate::model::{AuditEntry, EndpointRecord, RevisionMeta, RevisionRecord};
 use crate::rejection::Rejection;
-use crate::state::StoreState;
+use crate::watermark::Watermark;
 
 /// The endpoint store of one node, in one data directory.
 pub struct Store {
@@ -34,8 +35,10 @@ pub struct Store {
     pub(crate) created: bool,
     pub(crate) db: sled::Db,
     pub(crate) trees: Trees,
-    /// Serialises writers, and `state` against them.
-    writer: Mutex<()>,
+    /// Serialises writers (and `state` against them); holds the watermark they advance.
+    writer: Mutex<Watermark>,
+    /// The identity file, locked while the store is open: one process per directory.
+    _lock: File,
 }
 
 /// The layout's trees.
@@ -47,71 +50,107 @@ pub(crate) struct Trees {
     pub(crate) meta: Tree,
 }
 
-/// A state as read from the trees, with the derived entries the open checks compare.
-pub(crate) struct Loaded {
-    pub(crate) state: StoreState,
-    pub(crate) heads: BTreeMap<EndpointKey, u32>,
-    pub(crate) audit_seq: u64,
+/// The trees inside a transaction.
+pub(crate) struct Tx<'a> {
+    pub(crate) endpoints: &'a TransactionalTree,
+    pub(crate) revisions: &'a TransactionalTree,
+    pub(crate) heads: &'a TransactionalTree,
+    pub(crate) audit: &'a TransactionalTree,
+    pub(crate) meta: &'a TransactionalTree,
 }
 
-type TxError = ConflictableTransactionError<StoreError>;
+pub(crate) type TxError = ConflictableTransactionError<StoreError>;
 
 /// Decodes a value of `tree` at `key`, naming both if it does not decode.
 pub(crate) fn decode<T: DeserializeOwned>(tree: &'static str, key: &[u8], bytes: &[u8]) -> Result<T, StoreError> {
     codec::decode(bytes).map_err(|source| StoreError::Corrupt { tree, key: layout::describe_key(tree, key), source })
 }
 
-fn encode<T: serde::Serialize>(value: &T) -> Result<Vec<u8>, TxError> {
+/// Encodes a value inside a transaction.
+pub(crate) fn encode<T: serde::Serialize>(value: &T) -> Result<Vec<u8>, TxError> {
     codec::encode(value).map_err(|e| ConflictableTransactionError::Abort(StoreError::Encode(e)))
 }
 
-fn inconsistent(tree: &'static str, key: &[u8], detail: &str) -> StoreError {
-    StoreError::Inconsistent(format!("tree `{tree}`, key {}: {detail}", layout::describe_key(tree, key)))
+fn decode_tx<T: DeserializeOwned>(tree: &'static str, key: &[u8], bytes: &[u8]) -> Result<T, TxError> {
+    decode(tree, key, bytes).map_err(ConflictableTransactionError::Abort)
 }
 
-/// Reads the state through transactional trees, for [`decide`].
-struct TxView<'a> {
-    endpoints: &'a TransactionalTree,
-    heads: &'a TransactionalTree,
-    meta: &'a TransactionalTree,
-}
-
-impl View for TxView<'_> {
+impl View for Tx<'_> {
     type Error = TxError;
 
     fn endpoint(&self, key: &EndpointKey) -> Result<Option<EndpointRecord>, TxError> {
         let k = key.to_bytes();
-        match self.endpoints.get(&k)? {
-            None => Ok(None),
-            Some(v) => decode(ENDPOINTS, &k, &v).map(Some).map_err(ConflictableTransactionError::Abort),
-        }
+        self.endpoints.get(&k)?.map(|v| decode_tx(ENDPOINTS, &k, &v)).transpose()
     }
 
     fn newest_revision(&self, key: &EndpointKey) -> Result<u32, TxError> {
         let k = key.to_bytes();
-        match self.heads.get(&k)? {
-            None => Ok(0),
-            Some(v) => decode(HEADS, &k, &v).map_err(ConflictableTransactionError::Abort),
-        }
+        Ok(self.heads.get(&k)?.map(|v| decode_tx(HEADS, &k, &v)).transpose()?.unwrap_or(0))
     }
 
     fn last_audit_seq(&self) -> Result<u64, TxError> {
-        match self.meta.get(AUDIT_SEQ_KEY)? {
-            None => Ok(0),
-            Some(v) => decode(META, AUDIT_SEQ_KEY, &v).map_err(ConflictableTransactionError::Abort),
-        }
+        Ok(self.meta.get(AUDIT_SEQ_KEY)?.map(|v| decode_tx(META, AUDIT_SEQ_KEY, &v)).transpose()?.unwrap_or(0))
     }
 }
 
 impl Store {
-    pub(crate) fn new(dir: &Path, environment: &str, created: bool, db: sled::Db, trees: Trees) -> Self {
-        Self { dir: dir.to_owned(), environment: environment.to_owned(), created, db, trees, writer: Mutex::new(()) }
+    pub(crate) fn new(
+        dir: &Path,
+        environment: &str,
+        created: bool,
+        db: sled::Db,
+        trees: Trees,
+        watermark: Watermark,
+        lock: File,
+    ) -> Self {
+        Self {
+            dir: dir.to_owned(),
+            environment: environment.to_owned(),
+            created,
+            db,
+            trees,
+            writer: Mutex::new(watermark),
+            _lock: lock,
+        }
     }
 
-    fn lock(&self) -> MutexGuard<'_, ()> {
-        // The guard protects no data: a writer that panicked left sled consistent (its transaction
-        // either committed or did not), so a poisoned lock is still good.
+    pub(crate) fn lock(&self) -> MutexGuard<'_, Watermark> {
+        // A writer that panicked left sled consistent (its transaction committed or did not) and
+        // the watermark at most one behind, which open accepts: a poisoned lock is still good.
         self.writer.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Runs `body` in one transaction over every tree. If it reports that it wrote, the write
+    /// count is advanced in the same transaction, then sled is flushed and the watermark advanced.
+    pub(crate) fn commit<T>(
+        &self,
+        watermark: &mut Watermark,
+        body: impl Fn(&Tx<'_>) -> Result<(T, bool), TxError>,
+    ) -> Result<T, StoreError> {
+        let t = &self.trees;
+        let result = (&t.endpoints, &t.revisions, &t.heads, &t.audit, &t.meta).transaction(
+            |(endpoints, revisions, heads, audit, meta)| {
+                let tx = Tx { endpoints, revisions, heads, audit, meta };
+                let (value, wrote) = body(&tx)?;
+                if !wrote {
+                    return Ok((value, None));
+                }
+                let writes: u64 =
+                    meta.get(WRITES_KEY)?.map(|v| decode_tx(META, WRITES_KEY, &v)).transpose()?.unwrap_or(0);
+                let writes = writes.saturating_add(1);
+                meta.insert(WRITES_KEY, encode(&writes)?)?;
+                Ok((value, Some(writes)))
+            },
+        );
+        let (value, writes) = result.map_err(|e| match e {
+            TransactionError::Abort(e) => e,
+            TransactionError::Storage(e) => StoreError::Sled(e),
+        })?;
+        if let Some(writes) = writes {
+            self.db.flush()?;
+            watermark.write(writes).map_err(StoreError::Watermark)?;
+        }
+        Ok(value)
     }
 
     /// Applies `command`: its outcome, or its rejection (which changed nothing). The change is on
@@ -128,52 +167,39 @@ impl Store {
         command: &Command,
         markers: &[(&str, &[u8])],
     ) -> Result<Result<Outcome, Rejection>, StoreError> {
-        let t = &self.trees;
-        let _writer = self.lock();
-        let result = (&t.endpoints, &t.revisions, &t.heads, &t.audit, &t.meta).transaction(
-            |(endpoints, revisions, heads, audit, meta)| {
-                let view = TxView { endpoints, heads, meta };
-                let decision = decide(&view, command)?;
-                if let Ok((changes, _)) = &decision {
-                    let key = command.endpoint().to_bytes();
-                    match &changes.endpoint {
-                        Some(record) => endpoints.insert(key.as_slice(), encode(record)?)?,
-                        None => endpoints.remove(key.as_slice())?,
-                    };
-                    if let Some(revision) = &changes.revision {
-                        revisions.insert(revision_key(command.endpoint(), revision.number), encode(revision)?)?;
-                        heads.insert(key.as_slice(), encode(&revision.number)?)?;
-                    }
-                    audit.insert(&changes.audit.seq.to_be_bytes(), encode(&changes.audit)?)?;
-                    meta.insert(AUDIT_SEQ_KEY, encode(&changes.audit.seq)?)?;
+        let mut watermark = self.lock();
+        self.commit(&mut watermark, |tx| {
+            let decision = decide(tx, command)?;
+            if let Ok((changes, _)) = &decision {
+                let key = command.endpoint().to_bytes();
+                match &changes.endpoint {
+                    Some(record) => tx.endpoints.insert(key.as_slice(), encode(record)?)?,
+                    None => tx.endpoints.remove(key.as_slice())?,
+                };
+                if let Some(revision) = &changes.revision {
+                    tx.revisions.insert(revision_key(command.endpoint(), revision.number), encode(revision)?)?;
+                    tx.heads.insert(key.as_slice(), encode(&revision.number)?)?;
                 }
-                for (name, value) in markers {
-                    meta.insert(marker_key(name), *value)?;
-                }
-                Ok(decision.map(|(_, outcome)| outcome))
-            },
-        );
-        let outcome = result.map_err(from_transaction)?;
-        if outcome.is_ok() || !markers.is_empty() {
-            self.db.flush()?;
-        }
-        Ok(outcome)
+                tx.audit.insert(&changes.audit.seq.to_be_bytes(), encode(&changes.audit)?)?;
+                tx.meta.insert(AUDIT_SEQ_KEY, encode(&changes.audit.seq)?)?;
+            }
+            for (name, value) in markers {
+                tx.meta.insert(marker_key(name), *value)?;
+            }
+            let wrote = decision.is_ok() || !markers.is_empty();
+            Ok((decision.map(|(_, outcome)| outcome), wrote))
+        })
     }
 
     /// Writes `markers` alone, for log entries that carry no command (membership, blank entries).
     pub fn set_markers(&self, markers: &[(&str, &[u8])]) -> Result<(), StoreError> {
-        let _writer = self.lock();
-        self.trees
-            .meta
-            .transaction(|meta| {
-                for (name, value) in markers {
-                    meta.insert(marker_key(name), *value)?;
-                }
-                Ok(())
-            })
-            .map_err(from_transaction)?;
-        self.db.flush()?;
-        Ok(())
+        let mut watermark = self.lock();
+        self.commit(&mut watermark, |tx| {
+            for (name, value) in markers {
+                tx.meta.insert(marker_key(name), *value)?;
+            }
+            Ok(((), !markers.is_empty()))
+        })
     }
 
     /// A marker written with [`Store::apply_marked`] or [`Store::set_markers`].
@@ -189,11 +215,8 @@ impl Store {
 
     /// Every live endpoint, ordered by key.
     pub fn endpoints(&self) -> Result<Vec<EndpointRecord>, StoreError> {
-        self.trees
-            .endpoints
-            .iter()
-            .map(|kv| kv.map_err(StoreError::from).and_then(|(k, v)| decode(ENDPOINTS, &k, &v)))
-            .collect()
+        let entries = self.trees.endpoints.iter();
+        entries.map(|kv| kv.map_err(StoreError::from).and_then(|(k, v)| decode(ENDPOINTS, &k, &v))).collect()
     }
 
     /// One revision with its source; deleted endpoints' revisions stay readable.
@@ -204,9 +227,8 @@ impl Store {
 
     /// Every revision of an endpoint (live or deleted) without sources, oldest first.
     pub fn revisions(&self, key: &EndpointKey) -> Result<Vec<RevisionMeta>, StoreError> {
-        self.trees
-            .revisions
-            .scan_prefix(key.to_bytes())
+        let entries = self.trees.revisions.scan_prefix(key.to_bytes());
+        entries
             .map(|kv| {
                 let (k, v) = kv?;
                 decode::<RevisionRecord>(REVISIONS, &k, &v).map(|r| RevisionMeta::from(&r))
@@ -223,12 +245,8 @@ impl Store {
                 None => return Ok(Vec::new()),
             },
         };
-        self.trees
-            .audit
-            .range(start.to_be_bytes()..)
-            .take(limit)
-            .map(|kv| kv.map_err(StoreError::from).and_then(|(k, v)| decode(AUDIT, &k, &v)))
-            .collect()
+        let entries = self.trees.audit.range(start.to_be_bytes()..).take(limit);
+        entries.map(|kv| kv.map_err(StoreError::from).and_then(|(k, v)| decode(AUDIT, &k, &v))).collect()
     }
 
     /// The environment this store belongs to.
@@ -249,134 +267,5 @@ impl Store {
     /// Bytes sled reports on disk.
     pub fn size_on_disk(&self) -> Result<u64, StoreError> {
         Ok(self.db.size_on_disk()?)
-    }
-
-    /// Everything the store holds, as one consistent value.
-    pub fn state(&self) -> Result<StoreState, StoreError> {
-        let _writer = self.lock();
-        Ok(self.load()?.state)
-    }
-
-    /// [`Store::state`] as snapshot bytes (versioned, framed): what a Raft snapshot carries.
-    pub fn snapshot(&self) -> Result<Vec<u8>, StoreError> {
-        self.state()?.to_snapshot().map_err(StoreError::Encode)
-    }
-
-    /// Replaces everything with the state in `snapshot`, atomically and durably. The snapshot must
-    /// decode, keep the invariants and belong to this store's environment; otherwise nothing changes.
-    pub fn restore(&self, snapshot: &[u8]) -> Result<(), StoreError> {
-        let state = StoreState::from_snapshot(snapshot).map_err(StoreError::BadSnapshot)?;
-        state.check().map_err(StoreError::BadSnapshot)?;
-        if state.environment != self.environment {
-            return Err(StoreError::SnapshotEnvironment {
-                found: state.environment,
-                expected: self.environment.clone(),
-            });
-        }
-        let t = &self.trees;
-        let _writer = self.lock();
-        let mut old: Vec<(usize, sled::IVec)> = Vec::new();
-        for (i, tree) in [&t.endpoints, &t.revisions, &t.heads, &t.audit].into_iter().enumerate() {
-            for key in tree.iter().keys() {
-                old.push((i, key?));
-            }
-        }
-        for key in t.meta.scan_prefix(layout::MARKER_PREFIX).keys() {
-            old.push((4, key?));
-        }
-        let heads = state.heads();
-        let result = (&t.endpoints, &t.revisions, &t.heads, &t.audit, &t.meta).transaction(|trees| {
-            let (endpoints, revisions, heads_tree, audit, meta) = trees;
-            let by_index = [endpoints, revisions, heads_tree, audit, meta];
-            for (i, key) in &old {
-                by_index[*i].remove(key)?;
-            }
-            for record in state.endpoints.values() {
-                endpoints.insert(record.key.to_bytes(), encode(record)?)?;
-            }
-            for (key, list) in &state.revisions {
-                for revision in list {
-                    revisions.insert(revision_key(key, revision.number), encode(revision)?)?;
-                }
-            }
-            for (key, newest) in &heads {
-                heads_tree.insert(key.to_bytes(), encode(newest)?)?;
-            }
-            for entry in &state.audit {
-                audit.insert(&entry.seq.to_be_bytes(), encode(entry)?)?;
-            }
-            match state.audit.last() {
-                Some(last) => meta.insert(AUDIT_SEQ_KEY, encode(&last.seq)?)?,
-                None => meta.remove(AUDIT_SEQ_KEY)?,
-            };
-            for (name, value) in &state.markers {
-                meta.insert(marker_key(name), value.as_slice())?;
-            }
-            Ok(())
-        });
-        result.map_err(from_transaction)?;
-        self.db.flush()?;
-        Ok(())
-    }
-
-    /// Reads and decodes every entry of every tree, checking that keys and values agree.
-    pub(crate) fn load(&self) -> Result<Loaded, StoreError> {
-        let t = &self.trees;
-        let mut state = StoreState { environment: self.environment.clone(), ..StoreState::default() };
-        for kv in t.endpoints.iter() {
-            let (k, v) = kv?;
-            let record: EndpointRecord = decode(ENDPOINTS, &k, &v)?;
-            if record.key.to_bytes() != k.as_ref() {
-                return Err(inconsistent(ENDPOINTS, &k, &format!("holds endpoint {}", record.key)));
-            }
-            state.endpoints.insert(record.key.clone(), record);
-        }
-        for kv in t.revisions.iter() {
-            let (k, v) = kv?;
-            let Some((key, number)) = parse_revision_key(&k) else {
-                return Err(inconsistent(REVISIONS, &k, "not a revision key"));
-            };
-            let record: RevisionRecord = decode(REVISIONS, &k, &v)?;
-            if record.number != number {
-                return Err(inconsistent(REVISIONS, &k, &format!("holds revision {}", record.number)));
-            }
-            state.revisions.entry(key).or_default().push(record);
-        }
-        let mut heads = BTreeMap::new();
-        for kv in t.heads.iter() {
-            let (k, v) = kv?;
-            let Some(key) = EndpointKey::from_bytes(&k) else {
-                return Err(inconsistent(HEADS, &k, "not an endpoint key"));
-            };
-            heads.insert(key, decode(HEADS, &k, &v)?);
-        }
-        for kv in t.audit.iter() {
-            let (k, v) = kv?;
-            let entry: AuditEntry = decode(AUDIT, &k, &v)?;
-            if entry.seq.to_be_bytes() != k.as_ref() {
-                return Err(inconsistent(AUDIT, &k, &format!("holds entry {}", entry.seq)));
-            }
-            state.audit.push(entry);
-        }
-        let mut audit_seq = 0;
-        for kv in t.meta.iter() {
-            let (k, v) = kv?;
-            match MetaKey::parse(&k) {
-                Some(MetaKey::Format | MetaKey::Environment) => {}
-                Some(MetaKey::AuditSeq) => audit_seq = decode(META, &k, &v)?,
-                Some(MetaKey::Marker(name)) => {
-                    state.markers.insert(name.to_owned(), v.to_vec());
-                }
-                None => return Err(inconsistent(META, &k, "unknown key")),
-            }
-        }
-        Ok(Loaded { state, heads, audit_seq })
-    }
-}
-
-fn from_transaction(e: TransactionError<StoreError>) -> StoreError {
-    match e {
-        TransactionError::Abort(e) => e,
-        TransactionError::Storage(e) => StoreError::Sled(e),
     }
 }
