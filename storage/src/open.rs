@@ -48,6 +48,9 @@ impl Store {
             if !entries.iter().all(|e| is_sled_file(e) || is_own_file(e)) {
                 return Err(OpenError::NotAStore { dir: dir.to_owned(), found: listing(&entries) });
             }
+            if entries.iter().any(|e| e == "db") {
+                wait_for_sled(dir)?;
+            }
             remove_check_copy(dir).map_err(io)?;
             return match check_copy(dir, environment, false, None)? {
                 Verdict::Unfinished => {
@@ -67,6 +70,7 @@ impl Store {
             return Err(damaged(dir, "sled's data file `db` is missing".into()));
         }
         let lock = lock_identity(dir)?;
+        wait_for_sled(dir)?;
         remove_check_copy(dir).map_err(io)?;
         let mut watermark = Watermark::open(dir).map_err(io)?;
         let acknowledged = match &mut watermark {
@@ -177,6 +181,22 @@ fn copy_tree(from: &Path, to: &Path) -> std::io::Result<()> {
     } else {
         fs::copy(from, to).map(drop)
     }
+}
+
+/// Waits, briefly, until no sled instance has `db` open. With the identity lock held, the only
+/// holder can be this process's own store that was just dropped: sled 0.34 lets background jobs
+/// finish after its `Db` is dropped, and they keep the file (and sled's lock on it) a moment longer.
+/// Copying the files while one still writes would show a damage that is not there.
+fn wait_for_sled(dir: &Path) -> Result<(), OpenError> {
+    let file = File::open(dir.join("db")).map_err(|source| OpenError::Io { dir: dir.to_owned(), source })?;
+    for _ in 0..200 {
+        match file.try_lock() {
+            Ok(()) => return Ok(()),
+            Err(std::fs::TryLockError::WouldBlock) => std::thread::sleep(std::time::Duration::from_millis(10)),
+            Err(std::fs::TryLockError::Error(source)) => return Err(OpenError::Io { dir: dir.to_owned(), source }),
+        }
+    }
+    Err(OpenError::InUse { dir: dir.to_owned() })
 }
 
 /// Locks the identity file for as long as the store is open: one process per directory.

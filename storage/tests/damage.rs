@@ -82,7 +82,19 @@ fn assert_damaged_any(dir: &Path, needles: &[&str]) {
 }
 
 fn with_sled(dir: &Path, f: impl FnOnce(&sled::Db)) {
-    let db = sled::open(dir).expect("sled opens");
+    // A sled just dropped may hold its lock a moment longer (its background jobs finish first).
+    let mut attempt = 0;
+    let db = loop {
+        match sled::open(dir) {
+            Ok(db) => break db,
+            Err(e) if attempt < 200 => {
+                attempt += 1;
+                let _ = e;
+                std::thread::sleep(std::time::Duration::from_millis(10));
+            }
+            Err(e) => panic!("sled opens: {e}"),
+        }
+    };
     f(&db);
     db.flush().expect("flushes");
 }
