@@ -10,11 +10,14 @@
 //! or restore. sled also panics on some corruptions instead of returning an error, so every sled
 //! call here runs under `catch_unwind` and a panic is reported as damage.
 //!
-//! What sled 0.34.7 does with damage (tests/damage.rs): a flipped byte or a truncation in the last
-//! part of `db` is taken for a torn write and the log recovered up to it, losing later writes
-//! (the watermark catches that); elsewhere it is `Corruption` or a panic; garbage in place of `db`
-//! opens as an empty database; a garbage `conf` or snapshot is `Corruption`; a deleted `conf` or
-//! snapshot is rebuilt from the log; a flipped byte in unused space is ignored.
+//! What sled 0.34.7 does with damage (tests/damage.rs sweeps truncations and flipped bytes over the
+//! whole log): where the damage is in the last segment of `db` — in a small store that is
+//! everywhere — sled takes it for a write torn by a crash and silently recovers the log before it,
+//! losing the acknowledged writes after it (only the watermark notices); further back it may also
+//! panic ("tried to serialize Uninitialized") or drop a page from the middle (the invariants notice:
+//! "revision 12 found where 11 belongs"); an empty or garbage `db` opens as an empty database
+//! (the missing trees notice); a garbage `conf` or snapshot file is `Corruption`; a deleted `conf`
+//! or snapshot is rebuilt from the log; a flipped byte in unused space is harmless.
 
 use std::fs::{self, File};
 use std::io::Write;

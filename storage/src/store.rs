@@ -41,6 +41,12 @@ pub struct Store {
     _lock: File,
 }
 
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store").field("dir", &self.dir).field("environment", &self.environment).finish_non_exhaustive()
+    }
+}
+
 /// The layout's trees.
 pub(crate) struct Trees {
     pub(crate) endpoints: Tree,

@@ -204,3 +204,28 @@ fn a_missing_directory_is_created_and_seeding_is_signalled_once() {
     assert!(open(&path).was_created());
     assert!(!open(&path).was_created());
 }
+
+#[test]
+fn a_store_can_be_shared_between_threads() {
+    fn shareable<T: Send + Sync>() {}
+    shareable::<Store>();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = std::sync::Arc::new(open(dir.path()));
+    let writers: Vec<_> = (0..4)
+        .map(|t| {
+            let store = store.clone();
+            std::thread::spawn(move || {
+                for i in 0..10 {
+                    must(&store, &publish(&key("tv", &format!("t{t}")), &format!("{i}"), i));
+                }
+            })
+        })
+        .collect();
+    for writer in writers {
+        writer.join().expect("joins");
+    }
+    let state = store.state().expect("state");
+    assert_eq!(state.audit.len(), 40);
+    assert!(state.revisions.values().all(|r| r.len() == 10));
+    assert_eq!(state.check(), Ok(()));
+}
