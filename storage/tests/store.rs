@@ -229,3 +229,20 @@ fn a_store_can_be_shared_between_threads() {
     assert!(state.revisions.values().all(|r| r.len() == 10));
     assert_eq!(state.check(), Ok(()));
 }
+
+#[test]
+fn a_large_script_survives_a_reopen_and_a_snapshot() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let big = format!("// {}\nexport default () => 1;\n", "z".repeat(300 * 1024));
+    let snapshot = {
+        let store = open(dir.path());
+        must(&store, &publish(&home(), &big, 1));
+        store.snapshot().expect("snapshot")
+    };
+    let store = open(dir.path());
+    assert_eq!(store.revision(&home(), 1).expect("reads").map(|r| r.source), Some(big));
+    let other = tempfile::tempdir().expect("tempdir");
+    let copy = open(other.path());
+    copy.restore(&snapshot).expect("restores");
+    assert_eq!(copy.state().expect("state"), store.state().expect("state"));
+}
