@@ -6,8 +6,8 @@ use std::rc::Rc;
 use std::sync::Arc;
 
 use switchyard::config::Config;
+use switchyard::node::Node;
 use switchyard::rust_home::tv_home;
-use switchyard::wiring::Node;
 use switchyard_endpoints::RequestDispatch;
 use tokio::time::Instant;
 

@@ -38,7 +38,8 @@ impl Banner {
         let _ = writeln!(out, "  data          {}", self.data);
         let _ = writeln!(out, "  devices       http://{}", self.public);
         if let Some(admin) = self.admin {
-            let _ = writeln!(out, "  admin         http://{admin}/admin/v1  (dashboard: http://{admin}/dashboard)");
+            let _ =
+                writeln!(out, "  admin         http://{admin}/admin/v1  (API: http://{admin}/admin/v1/openapi.json)");
         }
         if let Some(token) = &self.admin_token {
             let _ = writeln!(out, "  admin token   {token}");
@@ -51,6 +52,9 @@ impl Banner {
         );
         if let Some(first) = self.endpoints.first().and_then(|e| e.split_whitespace().next()) {
             let _ = writeln!(out, "try:\n  curl -s 'http://{}/{first}?user=7'", self.public);
+            if self.admin.is_some() {
+                let _ = writeln!(out, "  switchyard list              (admin commands: switchyard --help)");
+            }
         }
         out.push_str("requests are logged below (stderr); -v for more, RUST_LOG for anything else\n");
         out

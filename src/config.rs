@@ -3,7 +3,7 @@
 //! `Config::default()` is the embedded demo: listeners on loopback, the eight demo dependencies
 //! in-process with fallbacks chosen to show them off, and the catalog's single-title lookups
 //! collapsed into batches. Loading rejects unknown keys and invalid values with the key's name;
-//! the environment and the CLI flags override the file in one place ([`Config::load`]).
+//! `SWITCHYARD_ADMIN_TOKEN` and the CLI flags override the file, in one place ([`Config::load`]).
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -58,6 +58,10 @@ pub struct ServerConfig {
     pub max_body_bytes: usize,
     /// Requests one endpoint may run at once; beyond, 503 (a runaway endpoint only exhausts itself).
     pub endpoint_concurrency: usize,
+    /// Largest script a publish may carry; larger answers 413.
+    pub max_script_bytes: usize,
+    /// Most audit entries one read returns.
+    pub max_audit_page: usize,
     /// Seed of the demo services' data.
     pub demo_seed: u64,
 }
@@ -72,6 +76,8 @@ impl Default for ServerConfig {
             workers: 0,
             max_body_bytes: 1024 * 1024,
             endpoint_concurrency: 64,
+            max_script_bytes: 256 * 1024,
+            max_audit_page: 1000,
             demo_seed: 42,
         }
     }
@@ -86,6 +92,10 @@ pub struct AuthConfig {
     pub jwt_secret: Option<String>,
     /// Admin API tokens.
     pub admin_tokens: Vec<AdminToken>,
+    /// `SWITCHYARD_ADMIN_TOKEN`: the token of the built-in `admin` (scope `*`), in place of the one
+    /// a node generates into its data directory. Read from the environment only, never the file.
+    #[serde(skip)]
+    pub admin_token_from_env: Option<String>,
 }
 
 /// `[[auth.admin_tokens]]`.
@@ -181,6 +191,7 @@ impl Config {
         if let Some(d) = &overrides.data_dir {
             config.server.data_dir = d.clone();
         }
+        config.auth.admin_token_from_env = std::env::var(ADMIN_TOKEN_ENV).ok().filter(|t| !t.is_empty());
         config.validate()?;
         Ok(config)
     }
@@ -197,11 +208,23 @@ impl Config {
         if self.server.max_body_bytes == 0 {
             return Err(err("server.max_body_bytes", "must be at least 1"));
         }
+        if self.server.max_script_bytes == 0 {
+            return Err(err("server.max_script_bytes", "must be at least 1"));
+        }
+        if self.server.max_audit_page == 0 {
+            return Err(err("server.max_audit_page", "must be at least 1"));
+        }
+        if switchyard_actors::registry::validate_name(&self.server.environment).is_err() {
+            return Err(err("server.environment", "must match [a-z0-9][a-z0-9_-]{0,63} (dev, test, prod …)"));
+        }
         if self.server.endpoint_concurrency == 0 {
             return Err(err("server.endpoint_concurrency", "must be at least 1"));
         }
         if self.auth.jwt_secret.as_deref().is_some_and(|s| s.len() < 16) {
             return Err(err("auth.jwt_secret", "must be at least 16 characters"));
+        }
+        if self.auth.admin_token_from_env.as_deref().is_some_and(|t| t.len() < 16) {
+            return Err(err(ADMIN_TOKEN_ENV, "must be at least 16 characters"));
         }
         for (i, t) in self.auth.admin_tokens.iter().enumerate() {
             if t.token.len() < 16 {
@@ -216,6 +239,9 @@ impl Config {
         Ok(())
     }
 }
+
+/// The environment variable holding the built-in admin token (it overrides the generated one).
+pub const ADMIN_TOKEN_ENV: &str = "SWITCHYARD_ADMIN_TOKEN";
 
 /// The default configuration as commented TOML (`switchyard config --print-default`).
 pub const DEFAULT_TOML: &str = include_str!("default.toml");

@@ -5,15 +5,21 @@
 //! crate only wires them and decides, in [`status`], which HTTP status each of their errors means.
 #![forbid(unsafe_code)]
 
+pub mod admin;
+pub mod app;
 pub mod auth;
 pub mod banner;
 pub mod cli;
 pub mod config;
+pub mod data_dir;
 pub mod demo;
+pub mod live;
 pub mod local_run;
 pub mod metrics;
+pub mod node;
 pub mod public;
+pub mod request;
 pub mod rust_home;
 pub mod samples;
+pub mod shutdown;
 pub mod status;
-pub mod wiring;

@@ -2,17 +2,15 @@
 //! response and its fan-out (every call with its timing and outcome) — the edit-run loop of a
 //! device team, without publishing anything.
 
-use std::rc::Rc;
-use std::sync::Arc;
-
 use serde_json::{Value, json};
 use switchyard_endpoints::request_dispatch::TracedCall;
-use switchyard_endpoints::script::{self, ScriptEvent, ScriptRequest};
-use switchyard_endpoints::{RequestDispatch, registry};
+use switchyard_endpoints::script;
 use tokio::time::Instant;
 
+use crate::live::compiled::MODULE_NAME;
+use crate::node::Node;
+use crate::request::{self, FirstAnswer, RequestContext, first_answer};
 use crate::status::ApiError;
-use crate::wiring::Node;
 
 /// What `run` is asked.
 #[derive(Clone, Debug, Default)]
@@ -44,62 +42,62 @@ pub struct Report {
 fn endpoint_of(file_name: &str) -> (String, String) {
     let stem = file_name.trim_end_matches(".js");
     match stem.split_once('.') {
-        Some((ns, name)) if registry::valid_name(ns) && registry::valid_name(name) => (ns.into(), name.into()),
+        Some((ns, name)) if valid_name(ns) && valid_name(name) => (ns.into(), name.into()),
         _ => ("local".into(), stem.into()),
     }
 }
 
-/// Compiles `source` and runs it once on this thread (inside the node's actix system).
+fn valid_name(name: &str) -> bool {
+    switchyard_actors::registry::validate_name(name).is_ok()
+}
+
+/// Compiles `source` and runs it once on this thread (inside the node's actix system), the way the
+/// public listener runs a revision (revision 0: not published).
 pub async fn run_once(node: &Node, file_name: &str, source: &str, request: &LocalRequest) -> anyhow::Result<Report> {
     let (namespace, name) = endpoint_of(file_name);
-    let compiled = script::compile(&format!("{namespace}/{name}"), source)
-        .map_err(|e| anyhow::anyhow!("{file_name} does not compile: {e}"))?;
+    let compiled =
+        script::compile(MODULE_NAME, source).map_err(|e| anyhow::anyhow!("{file_name} does not compile: {e}"))?;
     let user = request.user.as_ref().map(|id| {
         let id = id.parse::<u64>().map_or_else(|_| Value::String(id.clone()), Value::from);
         json!({"id": id, "sub": id})
     });
-    let query: serde_json::Map<String, Value> =
-        request.query.iter().map(|(k, v)| (k.clone(), Value::String(v.clone()))).collect();
-    let req = json!({
-        "method": "GET",
-        "path": format!("/{namespace}/{name}"),
-        "namespace": namespace,
-        "endpoint": name,
-        "tail": "",
-        "query": query,
-        "headers": {},
-        "body": null,
-        "user": user,
-        "device": request.device.clone().unwrap_or_else(|| namespace.clone()),
-        "geo": null,
-        "requestId": "local",
-        "revision": 0,
-        "variant": null,
-    });
-    let dispatch = RequestDispatch::new(Arc::clone(&node.dependencies));
-    let started = Instant::now();
-    let mut run = script::run(
-        &compiled,
-        ScriptRequest { req_json: req.to_string(), streaming: false },
-        Rc::new(dispatch.clone()),
-        &node.config.scripts,
-    );
-    let mut logs = Vec::new();
-    let (status, body) = loop {
-        match run.next().await {
-            Some(ScriptEvent::Log { level, message }) => logs.push((level, message)),
-            Some(ScriptEvent::Document(r)) => {
-                let body = if r.raw { Value::String(r.body) } else { serde_json::from_str(&r.body)? };
-                break (r.status, body);
-            }
-            Some(ScriptEvent::Failed(failure)) => {
-                let error = ApiError::script(&failure, &format!("{namespace}/{name}"), 0);
-                break (error.status, error.body);
-            }
-            Some(ScriptEvent::Item(_) | ScriptEvent::End) | None => break (500, json!({"error": "no answer"})),
-        }
+    let context = RequestContext {
+        method: "GET".into(),
+        path: format!("/{namespace}/{name}"),
+        namespace: namespace.clone(),
+        endpoint: name.clone(),
+        query: request.query.iter().map(|(k, v)| (k.clone(), Value::String(v.clone()))).collect(),
+        user,
+        device: request.device.clone().unwrap_or_else(|| namespace.clone()),
+        request_id: "local".into(),
+        ..Default::default()
     };
-    Ok(Report { status, body, logs, calls: dispatch.trace(), elapsed_ms: started.elapsed().as_secs_f64() * 1000.0 })
+    let started = Instant::now();
+    let mut execution = request::start(node, &compiled, &context, false);
+    let mut logs = Vec::new();
+    let (status, body) = match first_answer(&mut execution.run, &mut logs).await {
+        FirstAnswer::Document(r) => {
+            let body = if r.raw { Value::String(r.body) } else { serde_json::from_str(&r.body)? };
+            (r.status, body)
+        }
+        FirstAnswer::Failed(failure) => {
+            let error = ApiError::script(&failure, &format!("{namespace}/{name}"), 0);
+            (error.status(), error.body())
+        }
+        FirstAnswer::Stream(_) => unreachable_stream(),
+    };
+    Ok(Report {
+        status,
+        body,
+        logs,
+        calls: execution.dispatch.trace(),
+        elapsed_ms: started.elapsed().as_secs_f64() * 1000.0,
+    })
+}
+
+/// `run` asks for a document: the engine never streams it.
+fn unreachable_stream() -> (u16, Value) {
+    (500, json!({"error": "internal", "message": "a stream was started for a document request"}))
 }
 
 /// The report as the terminal shows it.

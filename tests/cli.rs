@@ -7,7 +7,7 @@ use std::process::Command;
 use switchyard::config::Config;
 use switchyard::demo::DemoServices;
 use switchyard::local_run::{LocalRequest, render, run_once};
-use switchyard::wiring::Node;
+use switchyard::node::Node;
 use switchyard_endpoints::request_dispatch::CallOutcome;
 
 fn switchyard(args: &[&str]) -> (i32, String, String) {

@@ -2,62 +2,17 @@
 //! fallbacks and dependency errors, progressive NDJSON, the sandbox limits under concurrent good
 //! traffic, isolation between requests, device tokens, and the bad-input answers of design §11.
 
-use std::net::TcpListener;
-use std::sync::Arc;
+mod support;
+
 use std::time::Duration;
 
 use serde_json::{Value, json};
+use support::{SECRET, TestServer};
 use switchyard::auth::sign;
-use switchyard::config::Config;
-use switchyard::demo::{ChaosSettings, DemoServices};
-use switchyard::metrics::EndpointCounters;
-use switchyard::public::{self, PublicState};
-use switchyard::wiring::Node;
+use switchyard::demo::ChaosSettings;
+use switchyard::node::Node;
 use switchyard_actors::SettingsPatch;
 use switchyard_actors::config::{BreakerPatch, Force};
-
-const SECRET: &str = "a-test-secret-of-some-length";
-
-struct TestServer {
-    url: String,
-    node: Node,
-    counters: Arc<EndpointCounters>,
-    client: reqwest::Client,
-}
-
-impl TestServer {
-    /// A server over latency-free demo services, with `tweak` applied to the default config.
-    fn start(tweak: impl FnOnce(&mut Config)) -> Self {
-        let mut config = Config::default();
-        config.auth.jwt_secret = Some(SECRET.into());
-        config.server.workers = 2;
-        tweak(&mut config);
-        let node = Node::start_with(config, DemoServices::without_latency(42)).expect("node starts");
-        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
-        let url = format!("http://{}", listener.local_addr().expect("bound"));
-        let counters = Arc::new(EndpointCounters::new());
-        let server = public::server(PublicState::new(node.clone(), Arc::clone(&counters)), listener).expect("server");
-        actix_rt::spawn(server);
-        let client = reqwest::Client::builder().timeout(Duration::from_secs(20)).build().expect("client");
-        Self { url, node, counters, client }
-    }
-
-    fn publish(&self, path: &str, source: &str) {
-        let (namespace, name) = path.split_once('/').expect("ns/name");
-        self.node.endpoints.publish(namespace, name, source, "test", "").expect("compiles");
-    }
-
-    async fn get(&self, path: &str) -> (u16, Value) {
-        self.send(self.client.get(format!("{}{path}", self.url))).await
-    }
-
-    async fn send(&self, request: reqwest::RequestBuilder) -> (u16, Value) {
-        let response = request.send().await.expect("the server answers");
-        let status = response.status().as_u16();
-        let text = response.text().await.expect("body");
-        (status, serde_json::from_str(&text).unwrap_or_else(|e| panic!("not JSON ({e}): {text}")))
-    }
-}
 
 fn titles_of(row: &Value) -> &Vec<Value> {
     row["titles"].as_array().expect("titles")
@@ -101,7 +56,7 @@ async fn every_sample_endpoint_returns_its_documented_shape() {
     assert_eq!(status, 200, "{ps3}");
     let items = ps3.as_array().expect("without a stream Accept, the items arrive as one array");
     assert!(items.iter().any(|i| i["kind"] == "header") && items.iter().any(|i| i["kind"] == "row"));
-    assert_eq!(s.counters.get("tv/home", "ok"), 1);
+    assert_eq!(s.state.counters.get("tv/home", "ok"), 1);
 }
 
 #[actix_rt::test]
@@ -135,8 +90,9 @@ async fn ps3_streams_ndjson_and_sse_lines() {
 #[actix_rt::test]
 async fn ndjson_items_arrive_before_the_slowest_call_finishes() {
     let s = TestServer::start(|_| {});
-    s.publish("test/progressive", r#"export default (req) => Observable.merge(call("recs", "similar", {id: 1, limit: 2}).toList(), call("users", "get", {id: 1}))"#);
-    s.node
+    s.publish("test/progressive", r#"export default (req) => Observable.merge(call("recs", "similar", {id: 1, limit: 2}).toList(), call("users", "get", {id: 1}))"#).await;
+    s.state
+        .node
         .demo
         .chaos("recs")
         .expect("recs")
@@ -169,14 +125,14 @@ fn force_open(node: &Node, dependency: &str) {
 #[actix_rt::test]
 async fn an_open_breaker_gives_the_fallback_or_503_or_the_scripts_catch_error() {
     let s = TestServer::start(|_| {});
-    force_open(&s.node, "ratings");
-    force_open(&s.node, "users");
-    s.publish("test/ratings", r#"export default () => call("ratings", "predicted", {user: 1, ids: [1, 2]})"#);
-    s.publish("test/users", r#"export default async () => (await call("users", "get", {id: 1}))[0]"#);
+    force_open(&s.state.node, "ratings");
+    force_open(&s.state.node, "users");
+    s.publish("test/ratings", r#"export default () => call("ratings", "predicted", {user: 1, ids: [1, 2]})"#).await;
+    s.publish("test/users", r#"export default async () => (await call("users", "get", {id: 1}))[0]"#).await;
     s.publish(
         "test/caught",
         r#"export default () => call("users", "get", {id: 1}).catchError((e) => ({fallback: true, kind: e.kind, dependency: e.dependency}))"#,
-    );
+    ).await;
     let (status, body) = s.get("/test/ratings").await;
     assert_eq!((status, body), (200, json!([])), "ratings' static fallback");
 
@@ -189,14 +145,14 @@ async fn an_open_breaker_gives_the_fallback_or_503_or_the_scripts_catch_error() 
 
     let (status, body) = s.get("/test/caught").await;
     assert_eq!((status, body), (200, json!({"fallback": true, "kind": "short_circuited", "dependency": "users"})));
-    assert_eq!(s.counters.get("test/users", "dependency"), 1);
+    assert_eq!(s.state.counters.get("test/users", "dependency"), 1);
 }
 
 /// Asks every `(path, limit)` at once, beside eight good requests, and checks each runaway answers
 /// 500 with its limit while the good ones answer 200, and that every worker serves again after.
 async fn runaways_answer_their_limit_beside_good_traffic(s: &TestServer, runaways: &[(&str, &str, &str)]) {
     for (path, source, _) in runaways {
-        s.publish(path, source);
+        s.publish(path, source).await;
     }
     let bad = runaways.iter().map(|(path, _, limit)| async move {
         let (status, body) = s.get(&format!("/{path}")).await;
@@ -253,7 +209,7 @@ async fn memory_stack_and_call_runaways_answer_500_with_their_limit() {
 #[actix_rt::test]
 async fn nothing_a_request_sets_on_global_this_is_seen_by_the_next() {
     let s = TestServer::start(|c| c.server.workers = 1);
-    s.publish("test/leak", "export default () => { const seen = globalThis.secret ?? null; globalThis.secret = 'from an earlier request'; return {seen}; }");
+    s.publish("test/leak", "export default () => { const seen = globalThis.secret ?? null; globalThis.secret = 'from an earlier request'; return {seen}; }").await;
     for _ in 0..3 {
         assert_eq!(s.get("/test/leak").await, (200, json!({"seen": null})));
     }
@@ -262,7 +218,7 @@ async fn nothing_a_request_sets_on_global_this_is_seen_by_the_next() {
 #[actix_rt::test]
 async fn script_errors_answer_500_with_revision_line_and_column() {
     let s = TestServer::start(|_| {});
-    s.publish("test/throws", "export default function handle(req) {\n  return req.nothing.here;\n}\n");
+    s.publish("test/throws", "export default function handle(req) {\n  return req.nothing.here;\n}\n").await;
     let (status, body) = s.get("/test/throws").await;
     assert_eq!(status, 500);
     assert_eq!(
@@ -275,7 +231,7 @@ async fn script_errors_answer_500_with_revision_line_and_column() {
 #[actix_rt::test]
 async fn the_request_context_reaches_the_script() {
     let s = TestServer::start(|_| {});
-    s.publish("test/echo", "export default (req) => ({user: req.user, device: req.device, geo: req.geo, tail: req.tail, q: req.query.q, body: req.body, method: req.method, id: req.requestId})");
+    s.publish("test/echo", "export default (req) => ({user: req.user, device: req.device, geo: req.geo, tail: req.tail, q: req.query.q, body: req.body, method: req.method, id: req.requestId})").await;
     let token = sign(SECRET, &json!({"sub": "42", "exp": 4_000_000_000u64}));
     let request = s
         .client
@@ -316,20 +272,20 @@ async fn bad_input_gets_precise_statuses_and_json_errors() {
     let forged = sign("not-the-server-secret-at-all", &json!({"sub": "1", "exp": 4_000_000_000u64}));
     let (status, body) = s.send(s.client.get(format!("{}/tv/home", s.url)).bearer_auth(forged)).await;
     assert_eq!((status, body["error"].as_str()), (401, Some("unauthorized")));
-    assert_eq!(s.counters.get("tv/home", "payload_too_large"), 1);
+    assert_eq!(s.state.counters.get("tv/home", "payload_too_large"), 1);
     assert_eq!(s.get("/healthz").await, (200, json!({"status": "ok"})));
 }
 
 #[actix_rt::test]
 async fn an_endpoint_at_its_concurrency_limit_answers_503_and_others_are_unaffected() {
     let s = TestServer::start(|c| c.server.endpoint_concurrency = 1);
-    s.publish("test/slow", r#"export default () => call("recs", "similar", {id: 1})"#);
+    s.publish("test/slow", r#"export default () => call("recs", "similar", {id: 1})"#).await;
     // recs hangs: the first request holds the endpoint's only place until recs' timeout (1 s).
-    let recs = s.node.demo.chaos("recs").expect("recs");
+    let recs = s.state.node.demo.chaos("recs").expect("recs");
     recs.set(ChaosSettings { hang: true, ..Default::default() }).expect("valid");
     let (slow, busy) = futures::future::join(s.get("/test/slow"), async {
         // Wait (bounded) until the first request holds the place, instead of guessing a delay.
-        let endpoint = s.node.endpoints.resolve("test", "slow").expect("published");
+        let endpoint = s.state.endpoints.resolve("test", "slow", None, 0).expect("published");
         for _ in 0..2_000 {
             if endpoint.in_flight() == 1 {
                 break;

@@ -14,8 +14,8 @@ use std::time::Duration;
 use switchyard::config::Config;
 use switchyard::demo::{DemoData, DemoServices, Latency};
 use switchyard::local_run::{LocalRequest, run_once};
+use switchyard::node::Node;
 use switchyard::samples::SAMPLES;
-use switchyard::wiring::Node;
 use switchyard_actors::Placement;
 
 /// Every demo call's latency.

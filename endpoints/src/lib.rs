@@ -6,7 +6,6 @@
 
 pub mod dispatch;
 pub mod observable;
-pub mod registry;
 pub mod request_cache;
 pub mod request_dispatch;
 pub mod script;

@@ -1,55 +1,41 @@
 //! The public listener (device traffic): `/healthz`, `/readyz`, and the front controller that
-//! serves `/{namespace}/{name}[/tail]` from the endpoint's active revision (design §2).
+//! serves `/{namespace}/{name}[/tail]` (design §2).
 //!
-//! Per request: body within the limit (413), user from the bearer token (401), endpoint resolved
-//! (404), a place in the endpoint's own concurrency limit (503), then the script runs on this
-//! worker's runtime pool with a per-request dispatcher (request cache → collapser → actor) and
-//! its events become the answer ([`respond`]).
+//! Per request: endpoint resolved (404), body within the limit (413), user from the bearer token
+//! (401), the revision picked by the endpoint's routing (sticky per user; `X-Switchyard-Revision`
+//! pins one for a request that also carries an admin token covering the endpoint), a place in the
+//! endpoint's own concurrency limit (503), then the shared request path ([`crate::request`]) and
+//! its first answer become the HTTP answer ([`respond`]), logged in the access log ([`access`]).
 
-pub mod context;
+pub mod access;
+pub mod input;
 pub mod respond;
 
+use std::future::Future;
 use std::net::TcpListener;
-use std::rc::Rc;
-use std::sync::Arc;
 
-use actix_web::dev::Server;
 use actix_web::http::header;
 use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
-use bytes::BytesMut;
-use futures::StreamExt;
-use switchyard_endpoints::RequestDispatch;
-use switchyard_endpoints::script::{self, ScriptRequest};
+use tracing::Instrument;
 
-use crate::auth::Authenticator;
-use crate::metrics::EndpointCounters;
+use crate::app::AppState;
+use crate::live::Resolved;
+use crate::request::{self, Route};
 use crate::status::ApiError;
-use crate::wiring::Node;
-use context::{ContextParts, Route};
+use access::AccessLine;
 use respond::{Answering, Mode, error_response};
 
-/// What every worker of the public listener shares.
-pub struct PublicState {
-    node: Node,
-    auth: Authenticator,
-    counters: Arc<EndpointCounters>,
-}
-
-impl PublicState {
-    /// For `node`, counting outcomes in `counters`.
-    pub fn new(node: Node, counters: Arc<EndpointCounters>) -> Self {
-        let auth = Authenticator::new(node.config.auth.jwt_secret.as_deref());
-        Self { node, auth, counters }
-    }
-}
-
-/// The public listener on `listener`; the caller awaits or spawns the server.
-pub fn server(state: PublicState, listener: TcpListener) -> std::io::Result<Server> {
+/// Serves device traffic on `listener` until `shutdown` resolves, then stops gracefully.
+pub fn serve(
+    state: AppState,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + 'static,
+) -> std::io::Result<impl Future<Output = std::io::Result<()>>> {
     let workers = state.node.config.server.workers;
-    let state = web::Data::new(state);
+    let data = web::Data::new(state);
     let mut server = HttpServer::new(move || {
         App::new()
-            .app_data(state.clone())
+            .app_data(data.clone())
             .route("/healthz", web::get().to(healthz))
             .route("/readyz", web::get().to(healthz))
             .default_service(web::to(front))
@@ -58,90 +44,113 @@ pub fn server(state: PublicState, listener: TcpListener) -> std::io::Result<Serv
     if workers > 0 {
         server = server.workers(workers);
     }
-    Ok(server.listen(listener)?.run())
+    let server = server.listen(listener)?.run();
+    Ok(crate::shutdown::until(server, shutdown))
 }
 
 async fn healthz() -> HttpResponse {
     HttpResponse::Ok().json(serde_json::json!({"status": "ok"}))
 }
 
-async fn front(http: HttpRequest, payload: web::Payload, state: web::Data<PublicState>) -> HttpResponse {
-    let request_id = context::request_id(http.headers());
-    let fail = |error: ApiError, endpoint: &str| {
+async fn front(http: HttpRequest, payload: web::Payload, state: web::Data<AppState>) -> HttpResponse {
+    let request_id = input::request_id(http.headers());
+    let mut access = AccessLine::begin(&request_id, http.method().as_str(), http.path());
+    let span = tracing::info_span!("request", request_id = %request_id, endpoint = tracing::field::Empty, revision = tracing::field::Empty);
+    let fail = |error: ApiError, endpoint: &str, access: &mut AccessLine| {
         state.counters.record(endpoint, error.code());
-        error_response(&error.for_request(&request_id), &request_id)
+        access.status = error.status();
+        error_response(error, &request_id)
     };
     let Some(route) = Route::parse(http.path()) else {
-        return fail(ApiError::not_found(http.path()), "-");
+        return fail(ApiError::not_found(format!("no endpoint at {}", http.path())), "-", &mut access);
     };
+    if state.endpoints.get(&route.namespace, &route.name).is_none() {
+        return fail(ApiError::not_found(format!("no endpoint at {}", http.path())), "-", &mut access);
+    }
     let endpoint = route.endpoint();
-    let Some(resolved) = state.node.endpoints.resolve(&route.namespace, &route.name) else {
-        return fail(ApiError::not_found(http.path()), "-");
-    };
+    access.endpoint = endpoint.clone();
+    span.record("endpoint", endpoint.as_str());
     let limit = state.node.config.server.max_body_bytes;
-    let body = match read_body(&http, payload, limit).await {
+    let body = match input::read_body(&http, payload, limit).await {
         Ok(body) => body,
-        Err(error) => return fail(error, &endpoint),
+        Err(error) => return fail(error, &endpoint, &mut access),
     };
-    let body = match context::parse_body(http.headers(), &body) {
+    let body = match input::parse_body(http.headers(), &body) {
         Ok(body) => body,
-        Err(error) => return fail(error, &endpoint),
+        Err(error) => return fail(error, &endpoint, &mut access),
     };
     let authorization = http.headers().get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
-    let user = match state.auth.user(authorization) {
+    let bearer = authorization.and_then(|h| h.strip_prefix("Bearer ")).map(str::trim);
+    // An admin token (in its own header, or as the bearer) may pin a revision; it is not a user.
+    let admin_token = http.headers().get("x-switchyard-admin-token").and_then(|v| v.to_str().ok());
+    let bearer_is_admin = admin_token.is_none() && state.tokens.identify(bearer).is_some();
+    let admin_token = admin_token.or(if bearer_is_admin { bearer } else { None });
+    let user = if bearer_is_admin { Ok(None) } else { state.auth.user(authorization) };
+    let user = match user {
         Ok(user) => user,
-        Err(e) => return fail(ApiError::unauthorized(e.to_string()), &endpoint),
+        Err(e) => return fail(ApiError::unauthorized(e.to_string()), &endpoint, &mut access),
+    };
+    let resolved = match choose_revision(&http, &state, &route, user.as_ref(), admin_token) {
+        Ok(Some(resolved)) => resolved,
+        Ok(None) => return fail(ApiError::not_found(format!("no endpoint at {}", http.path())), "-", &mut access),
+        Err(error) => return fail(error, &endpoint, &mut access),
     };
     let concurrency = state.node.config.server.endpoint_concurrency;
     let Some(permit) = resolved.try_enter(concurrency) else {
-        return fail(ApiError::endpoint_busy(&endpoint, concurrency), &endpoint);
+        return fail(ApiError::endpoint_busy(&endpoint, concurrency), &endpoint, &mut access);
     };
-    let revision = &resolved.revision;
+    let revision = resolved.revision.number;
+    span.record("revision", revision);
+    access.revision = revision;
     let mode = Mode::from_accept(http.headers().get(header::ACCEPT).and_then(|v| v.to_str().ok()));
-    let req_json = context::build(ContextParts {
-        http: &http,
-        route: &route,
-        body,
-        user,
-        request_id: &request_id,
-        revision: revision.number,
-    });
-    let dispatch = Rc::new(RequestDispatch::new(Arc::clone(&state.node.dependencies)));
-    let request = ScriptRequest { req_json, streaming: mode != Mode::Document };
-    let run = script::run(&revision.script, request, dispatch, &state.node.config.scripts);
+    let mut context = input::context(&http, &route, body, user, &request_id);
+    context.revision = revision;
+    context.variant = resolved.variant.clone();
+    access.device = context.device.clone();
+    let execution = request::start(&state.node, &resolved.revision.script, &context, mode != Mode::Document);
     let answering = Answering {
         endpoint,
-        revision: revision.number,
+        revision,
+        variant: resolved.variant,
         request_id: request_id.clone(),
-        counters: Arc::clone(&state.counters),
+        counters: state.counters.clone(),
         permit,
+        dispatch: execution.dispatch,
+        access,
     };
-    let response = respond::answer(run, mode, answering).await;
-    tracing::info!(
-        target: "switchyard::access",
-        method = %http.method(),
-        path = %http.path(),
-        status = response.status().as_u16(),
-        request_id = %request_id,
-        "request"
-    );
-    response
+    respond::answer(execution.run, mode, answering).instrument(span).await
 }
 
-/// The body, refused with 413 past `limit` bytes (by its declared length, or while reading).
-async fn read_body(http: &HttpRequest, mut payload: web::Payload, limit: usize) -> Result<BytesMut, ApiError> {
-    let declared =
-        http.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<usize>().ok());
-    if declared.is_some_and(|n| n > limit) {
-        return Err(ApiError::payload_too_large(limit));
-    }
-    let mut body = BytesMut::new();
-    while let Some(chunk) = payload.next().await {
-        let chunk = chunk.map_err(|e| ApiError::bad_request(format!("reading the body: {e}")))?;
-        if body.len() + chunk.len() > limit {
-            return Err(ApiError::payload_too_large(limit));
+/// The routing's pick for this request, or the revision its `X-Switchyard-Revision` pins when it
+/// also carries an admin token covering the endpoint (`X-Switchyard-Admin-Token`, or as the bearer
+/// token); without one the header is ignored.
+/// `Ok(None)`: the endpoint went away meanwhile, or the pinned revision does not exist.
+fn choose_revision(
+    http: &HttpRequest,
+    state: &AppState,
+    route: &Route,
+    user: Option<&serde_json::Value>,
+    admin_token: Option<&str>,
+) -> Result<Option<Resolved>, ApiError> {
+    let pin = http.headers().get("x-switchyard-revision").and_then(|v| v.to_str().ok());
+    if let Some(pin) = pin
+        && state.tokens.covers_namespace(admin_token, &route.namespace)
+    {
+        {
+            let number = pin.trim().parse::<u32>().map_err(|_| {
+                ApiError::bad_request(format!("X-Switchyard-Revision must be a revision number, got `{pin}`"))
+            })?;
+            return state
+                .endpoints
+                .pinned(&route.namespace, &route.name, number)
+                .map_err(|e| ApiError::internal(e.to_string()))?
+                .map(Some)
+                .ok_or_else(|| ApiError::not_found(format!("{} has no revision {number}", route.endpoint())));
         }
-        body.extend_from_slice(&chunk);
     }
-    Ok(body)
+    let user_id = user.map(|u| match &u["id"] {
+        serde_json::Value::String(s) => s.clone(),
+        other => other.to_string(),
+    });
+    Ok(state.endpoints.resolve(&route.namespace, &route.name, user_id.as_deref(), rand::random()))
 }

@@ -1,18 +1,22 @@
-//! Turning a running script's events into the HTTP answer: one document, or a progressive NDJSON /
-//! SSE stream whose lines leave as the script's Observable emits them, or the JSON error.
+//! Turning a running script's first answer into the HTTP answer: one document, or a progressive
+//! NDJSON / SSE stream whose lines leave as the script's Observable emits them, or the JSON error.
+//! The endpoint's concurrency place and the request's access-log line live as long as the answer.
 
 use std::sync::Arc;
 
 use actix_web::http::StatusCode;
 use actix_web::http::header::{CONTENT_TYPE, HeaderName, HeaderValue};
-use actix_web::{HttpResponse, HttpResponseBuilder};
+use actix_web::{HttpResponse, HttpResponseBuilder, ResponseError};
 use bytes::Bytes;
 use futures::StreamExt;
 use switchyard_actors::bulkhead::Permit;
+use switchyard_endpoints::RequestDispatch;
 use switchyard_endpoints::script::{ScriptEvent, ScriptResponse, ScriptRun};
 
+use super::access::AccessLine;
 use crate::metrics::EndpointCounters;
-use crate::status::ApiError;
+use crate::request::{FirstAnswer, first_answer};
+use crate::status::{ApiError, ErrorCode};
 
 /// How the client asked to receive a streamed Observable.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -58,65 +62,72 @@ impl Mode {
     }
 }
 
-/// What the answer is about, for its headers, error bodies and counters.
+/// What the answer is about: for its headers, error bodies, counters and access-log line.
 pub struct Answering {
     /// `namespace/name`.
     pub endpoint: String,
     /// The revision that ran.
     pub revision: u32,
+    /// The routing variant that chose it.
+    pub variant: Option<String>,
     /// The request id.
     pub request_id: String,
     /// Where outcomes are counted.
     pub counters: Arc<EndpointCounters>,
     /// The endpoint's concurrency place, held until the answer is complete.
     pub permit: Permit,
+    /// The request's dispatcher (its calls, for the access log).
+    pub dispatch: RequestDispatch,
+    /// Written when the answer is complete.
+    pub access: AccessLine,
 }
 
-/// An error answer with the request id header.
-pub fn error_response(error: &ApiError, request_id: &str) -> HttpResponse {
-    HttpResponseBuilder::new(StatusCode::from_u16(error.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR))
-        .insert_header(("x-request-id", request_id))
-        .json(&error.body)
+impl Answering {
+    fn finish(&mut self, status: u16, outcome: &str) {
+        self.counters.record(&self.endpoint, outcome);
+        self.access.status = status;
+        self.access.calls = self.dispatch.call_count();
+    }
+}
+
+/// An error answer, counted for `endpoint`, with the request id.
+pub fn error_response(error: ApiError, request_id: &str) -> HttpResponse {
+    error.for_request(request_id).error_response()
 }
 
 /// Waits for the script's first answer and responds; a stream keeps the run (and the endpoint's
 /// place) until its last line.
-pub async fn answer(mut run: ScriptRun, mode: Mode, answering: Answering) -> HttpResponse {
-    let first = loop {
-        match run.next().await {
-            Some(ScriptEvent::Log { .. }) => continue,
-            other => break other,
-        }
-    };
-    match first {
-        Some(ScriptEvent::Document(response)) => {
-            answering.counters.record(&answering.endpoint, "ok");
+pub async fn answer(mut run: ScriptRun, mode: Mode, mut answering: Answering) -> HttpResponse {
+    let mut logs = Vec::new();
+    match first_answer(&mut run, &mut logs).await {
+        FirstAnswer::Document(response) => {
+            answering.finish(response.status, "ok");
             document(response, &answering)
         }
-        Some(ScriptEvent::Failed(failure)) => {
-            let error =
-                ApiError::script(&failure, &answering.endpoint, answering.revision).for_request(&answering.request_id);
-            answering.counters.record(&answering.endpoint, error.code());
-            tracing::warn!(endpoint = %answering.endpoint, request_id = %answering.request_id, "{}", error.body);
-            error_response(&error, &answering.request_id)
+        FirstAnswer::Failed(failure) => {
+            let error = ApiError::script(&failure, &answering.endpoint, answering.revision);
+            answering.finish(error.status(), error.code());
+            tracing::warn!(endpoint = %answering.endpoint, request_id = %answering.request_id, "{error}");
+            let mut response = error_response(error, &answering.request_id);
+            revision_header(&mut response, answering.revision);
+            response
         }
-        Some(ScriptEvent::Item(item)) => stream(Some(item), run, mode, answering),
-        Some(ScriptEvent::End) => stream(None, run, mode, answering),
-        Some(ScriptEvent::Log { .. }) | None => {
-            let error = ApiError::script(
-                &switchyard_endpoints::script::ScriptFailure::Invalid("the script stopped without answering".into()),
-                &answering.endpoint,
-                answering.revision,
-            );
-            answering.counters.record(&answering.endpoint, error.code());
-            error_response(&error.for_request(&answering.request_id), &answering.request_id)
-        }
+        FirstAnswer::Stream(first) => stream(first, run, mode, answering),
+    }
+}
+
+fn revision_header(response: &mut HttpResponse, revision: u32) {
+    if let Ok(value) = HeaderValue::from_str(&revision.to_string()) {
+        response.headers_mut().insert(HeaderName::from_static("x-switchyard-revision"), value);
     }
 }
 
 fn headers(builder: &mut HttpResponseBuilder, answering: &Answering) {
     builder.insert_header(("x-request-id", answering.request_id.as_str()));
     builder.insert_header(("x-switchyard-revision", answering.revision.to_string()));
+    if let Some(variant) = &answering.variant {
+        builder.insert_header(("x-switchyard-variant", variant.as_str()));
+    }
 }
 
 fn document(response: ScriptResponse, answering: &Answering) -> HttpResponse {
@@ -136,16 +147,14 @@ fn document(response: ScriptResponse, answering: &Answering) -> HttpResponse {
     builder.body(response.body)
 }
 
-fn stream(first: Option<String>, run: ScriptRun, mode: Mode, answering: Answering) -> HttpResponse {
+fn stream(first: Option<String>, run: ScriptRun, mode: Mode, mut answering: Answering) -> HttpResponse {
     let mut builder = HttpResponse::Ok();
     headers(&mut builder, &answering);
     builder.insert_header((CONTENT_TYPE, mode.content_type()));
     if mode == Mode::Sse {
         builder.insert_header(("cache-control", "no-cache"));
     }
-    let Answering { endpoint, revision, request_id, counters, permit } = answering;
     let body = async_stream::stream! {
-        let _permit = permit;
         if let Some(item) = first {
             yield Ok::<_, std::convert::Infallible>(mode.item(&item));
         }
@@ -155,9 +164,10 @@ fn stream(first: Option<String>, run: ScriptRun, mode: Mode, answering: Answerin
             match event {
                 ScriptEvent::Item(item) => yield Ok(mode.item(&item)),
                 ScriptEvent::Failed(failure) => {
-                    let error = ApiError::script(&failure, &endpoint, revision).for_request(&request_id);
-                    outcome = if error.code() == "limit" { "limit" } else { "stream_error" };
-                    yield Ok(mode.error(&error.body));
+                    let error = ApiError::script(&failure, &answering.endpoint, answering.revision)
+                        .for_request(&answering.request_id);
+                    outcome = if error.code == ErrorCode::Limit { "limit" } else { "stream_error" };
+                    yield Ok(mode.error(&error.body()));
                 }
                 ScriptEvent::Document(response) => yield Ok(mode.item(&response.body)),
                 ScriptEvent::End | ScriptEvent::Log { .. } => {}
@@ -166,7 +176,7 @@ fn stream(first: Option<String>, run: ScriptRun, mode: Mode, answering: Answerin
         if mode == Mode::Sse {
             yield Ok(Bytes::from_static(b"event: end\ndata: {}\n\n"));
         }
-        counters.record(&endpoint, outcome);
+        answering.finish(200, outcome);
     };
     builder.streaming(body)
 }

@@ -66,6 +66,7 @@ pub enum Command {
 /// What a command that was not rejected did.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum Outcome {
     /// A revision was stored.
     Published {

@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 
 /// An endpoint's identity: served at `/{namespace}/{name}`.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct EndpointKey {
     /// The team's namespace (`tv`, `ps3` …); admin tokens are scoped by it.
     pub namespace: String,

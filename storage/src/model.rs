@@ -16,6 +16,7 @@ pub const MAX_ACTIVE_HISTORY: usize = 100;
 
 /// A live endpoint: its routing and what rollback goes back to.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct EndpointRecord {
     /// Which endpoint.
     pub key: EndpointKey,
@@ -31,6 +32,7 @@ pub struct EndpointRecord {
 
 /// One immutable revision of an endpoint's script.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RevisionRecord {
     /// 1, 2, 3 … per endpoint, never reused.
     pub number: u32,
@@ -48,6 +50,7 @@ pub struct RevisionRecord {
 
 /// A revision without its source, for listings.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RevisionMeta {
     /// 1, 2, 3 … per endpoint, never reused.
     pub number: u32,
@@ -78,6 +81,7 @@ impl From<&RevisionRecord> for RevisionMeta {
 
 /// One change, as the audit log keeps it.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AuditEntry {
     /// 1, 2, 3 … across the whole store, in the order changes were applied.
     pub seq: u64,
@@ -94,6 +98,7 @@ pub struct AuditEntry {
 /// What a change did.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum AuditAction {
     /// A revision was published.
     Published {

@@ -21,6 +21,7 @@ pub const MAX_VARIANTS: usize = 32;
 /// Which revisions serve an endpoint's traffic.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Routing {
     /// Serves everything the canary and the variants do not take.
     pub active: u32,
@@ -35,6 +36,7 @@ pub struct Routing {
 /// The canary share.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Canary {
     /// The revision on trial.
     pub revision: u32,
@@ -45,6 +47,7 @@ pub struct Canary {
 /// One A/B variant.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Variant {
     /// Reported with each request it serves; `[a-z0-9][a-z0-9_-]{0,63}`, not `canary`.
     pub name: String,

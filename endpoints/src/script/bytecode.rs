@@ -43,6 +43,11 @@ impl Bytecode {
         self.bytes.is_empty()
     }
 
+    /// Whether `other` is this very compilation (not merely equal bytes): for cache tests.
+    pub fn shares_bytes_with(&self, other: &Bytecode) -> bool {
+        Arc::ptr_eq(&self.bytes, &other.bytes)
+    }
+
     /// Declares the module in `ctx` from this bytecode (not yet evaluated).
     #[allow(unsafe_code)]
     pub(crate) fn load<'js>(&self, ctx: &Ctx<'js>) -> rquickjs::Result<Module<'js, Declared>> {

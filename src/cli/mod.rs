@@ -1,19 +1,25 @@
-//! The command line (design §10): `serve`, `demo-backends`, `run`, `config --print-default`.
-//! Management commands (`push`, `list`, `routing` …) arrive with the admin API's issue.
+//! The command line (design §10): the server (`serve`, `demo-backends`), the edit-run loop (`run`),
+//! the admin commands against a running server (`push`, `list`, `show`, `routing`, `rollback`,
+//! `delete`, `audit`, `deps`, `chaos`: [`admin`]) and `config --print-default`.
+//!
+//! A command prints its result on stdout; logs go to stderr, below `warn` only with `-v` or
+//! `RUST_LOG`. Every failure is one sentence on stderr and a non-zero exit.
 
-use std::net::{SocketAddr, TcpListener};
+mod admin;
+mod client;
+mod serve;
+
+use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::sync::Arc;
 
 use clap::{Parser, Subcommand};
 
-use crate::banner::Banner;
 use crate::config::{Config, DEFAULT_TOML, Overrides};
 use crate::demo::{DemoServices, demo_backends_server};
 use crate::local_run::{self, LocalRequest};
-use crate::metrics::EndpointCounters;
-use crate::public::{self, PublicState};
-use crate::wiring::Node;
+use crate::node::Node;
+pub use admin::AdminCommand;
+pub use client::Target;
 
 /// Switchyard, an edge API server: device endpoints in JavaScript over fault-tolerant dependencies.
 #[derive(Parser, Debug)]
@@ -30,7 +36,7 @@ pub struct Cli {
 enum Command {
     /// Run the server (the default): demo dependencies in-process and the sample endpoints unless
     /// the config says otherwise.
-    Serve(ServeArgs),
+    Serve(serve::ServeArgs),
     /// Serve the demo services over HTTP (for `kind = "http"` dependencies).
     DemoBackends {
         /// Address to listen on.
@@ -63,22 +69,8 @@ enum Command {
         #[arg(long)]
         print_default: bool,
     },
-}
-
-#[derive(clap::Args, Debug, Default)]
-struct ServeArgs {
-    /// Configuration file (default: the embedded defaults).
-    #[arg(long)]
-    config: Option<PathBuf>,
-    /// Public listener address (overrides the file).
-    #[arg(long)]
-    public: Option<SocketAddr>,
-    /// Admin listener address (overrides the file).
-    #[arg(long)]
-    admin: Option<SocketAddr>,
-    /// Data directory (overrides the file).
-    #[arg(long)]
-    data_dir: Option<PathBuf>,
+    #[command(flatten)]
+    Admin(AdminCommand),
 }
 
 fn parse_pair(text: &str) -> Result<(String, String), String> {
@@ -88,10 +80,10 @@ fn parse_pair(text: &str) -> Result<(String, String), String> {
 /// Runs the command line; the process exit code.
 pub fn main() -> i32 {
     let cli = Cli::parse();
-    let command = cli.command.unwrap_or(Command::Serve(ServeArgs::default()));
+    let command = cli.command.unwrap_or(Command::Serve(serve::ServeArgs::default()));
     init_tracing(cli.verbose, matches!(command, Command::Serve(_)));
     let result = match command {
-        Command::Serve(args) => serve(args),
+        Command::Serve(args) => serve::serve(args),
         Command::DemoBackends { listen, seed } => demo_backends(listen, seed),
         Command::Run { file, user, device, query, config } => run(file, LocalRequest { user, device, query }, config),
         Command::Config { print_default } => {
@@ -102,6 +94,7 @@ pub fn main() -> i32 {
                 Err(anyhow::anyhow!("nothing to do: try `switchyard config --print-default`"))
             }
         }
+        Command::Admin(command) => admin::run(command),
     };
     match result {
         Ok(()) => 0,
@@ -127,49 +120,10 @@ fn init_tracing(verbose: u8, serving: bool) {
     let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
 }
 
-fn serve(args: ServeArgs) -> anyhow::Result<()> {
-    let overrides = Overrides { public: args.public, admin: args.admin, data_dir: args.data_dir };
-    let config = Config::load(args.config.as_deref(), &overrides)?;
-    let config_file = args.config.as_ref().map(|p| p.display().to_string());
-    actix_web::rt::System::new().block_on(async move {
-        let public_addr = config.server.public;
-        let node = Node::start(config)?;
-        let listener = TcpListener::bind(public_addr)
-            .map_err(|e| anyhow::anyhow!("cannot listen on {public_addr} (server.public): {e}"))?;
-        let bound = listener.local_addr()?;
-        let server = public::server(PublicState::new(node.clone(), Arc::new(EndpointCounters::new())), listener)?;
-        let banner = Banner {
-            public: bound,
-            admin: None,
-            environment: node.config.server.environment.clone(),
-            config_file: config_file.clone(),
-            data: format!(
-                "{} (not used yet: the endpoints are the embedded samples)",
-                node.config.server.data_dir.display()
-            ),
-            admin_token: None,
-            dependencies: node
-                .dependencies
-                .registry()
-                .iter()
-                .map(|d| format!("{} ({})", d.name(), d.settings().kind.name()))
-                .collect(),
-            endpoints: node.endpoints.list().iter().map(|e| format!("{} r{}", e.endpoint, e.active)).collect(),
-        };
-        print!("{}", banner.render());
-        let handle = server.handle();
-        actix_web::rt::spawn(async move {
-            let _ = tokio::signal::ctrl_c().await;
-            handle.stop(true).await;
-        });
-        server.await?;
-        Ok(())
-    })
-}
-
 fn demo_backends(listen: SocketAddr, seed: u64) -> anyhow::Result<()> {
     actix_web::rt::System::new().block_on(async move {
-        let listener = TcpListener::bind(listen).map_err(|e| anyhow::anyhow!("cannot listen on {listen}: {e}"))?;
+        let listener =
+            std::net::TcpListener::bind(listen).map_err(|e| anyhow::anyhow!("cannot listen on {listen}: {e}"))?;
         let bound = listener.local_addr()?;
         let server = demo_backends_server(listener, DemoServices::new(seed))?;
         println!("demo backends (seed {seed}) on http://{bound}  (try: curl -s http://{bound}/users/7)");

@@ -1,34 +1,35 @@
-//! Starting a node's parts from its configuration: a backend for every dependency (the in-process
-//! demo services, or HTTP), their actors, the collapsers and the endpoint registry with the sample
-//! endpoints. `serve` and `run` share it, so a script behaves the same in both.
+//! A node's dependency side, started from its configuration: a backend for every dependency (the
+//! in-process demo services, or HTTP), their actors and collapsers, and the script limits — what a
+//! script needs to run. `serve` (inside [`crate::app::AppState`]) and `run` share it, so a script
+//! behaves the same in both.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use switchyard_actors::config::BackendKind;
 use switchyard_actors::http::HttpBackend;
 use switchyard_actors::{Backend, ConfigError, Placement, Registry};
 use switchyard_endpoints::Dependencies;
-use switchyard_endpoints::registry::EndpointRegistry;
 
 use crate::config::Config;
-use crate::demo::DemoServices;
-use crate::samples;
+use crate::demo::{Chaos, ChaosBackend, DemoServices};
 
-/// A node's started parts.
+/// A node's started dependencies. Cheap to clone.
 #[derive(Clone)]
 pub struct Node {
     /// The configuration it was started with.
     pub config: Arc<Config>,
     /// Dependency actors and collapsers.
     pub dependencies: Arc<Dependencies>,
-    /// Endpoints and their revisions.
-    pub endpoints: Arc<EndpointRegistry>,
-    /// The in-process demo services (their chaos switches), used by `kind = "demo"` dependencies.
+    /// The in-process demo services (their own chaos switches), used by `kind = "demo"` dependencies.
     pub demo: DemoServices,
+    /// Each dependency's chaos switch (the admin API's latency monkey), in front of its backend
+    /// whatever its kind.
+    pub chaos: Arc<BTreeMap<String, Chaos>>,
 }
 
 impl Node {
-    /// Starts the dependencies (inside an actix system) and loads the sample endpoints.
+    /// Starts the dependencies (inside an actix system).
     pub fn start(config: Config) -> anyhow::Result<Self> {
         let demo = DemoServices::new(config.server.demo_seed);
         Self::start_with(config, demo)
@@ -42,15 +43,18 @@ impl Node {
     /// As [`Node::start_with`], with every dependency actor placed by `placement`
     /// (`CurrentArbiter`: tests on tokio's paused clock, where all timers share one runtime).
     pub fn start_placed(config: Config, demo: DemoServices, placement: Placement) -> anyhow::Result<Self> {
-        let registry =
-            Registry::start(&config.dependencies, placement, |name, dependency| backend_for(&demo, name, dependency))?;
-        let endpoints = EndpointRegistry::new();
-        samples::load(&endpoints)?;
+        let mut chaos = BTreeMap::new();
+        let registry = Registry::start(&config.dependencies, placement, |name, dependency| {
+            let switch = Chaos::seeded(config.server.demo_seed, chaos.len() as u64 + 100);
+            chaos.insert(name.to_owned(), switch.clone());
+            let backend: Arc<dyn Backend> = Arc::new(ChaosBackend::new(backend_for(&demo, name, dependency)?, switch));
+            Ok(backend)
+        })?;
         Ok(Self {
             config: Arc::new(config),
             dependencies: Arc::new(Dependencies::new(registry)),
-            endpoints: Arc::new(endpoints),
             demo,
+            chaos: Arc::new(chaos),
         })
     }
 }

@@ -1,38 +1,14 @@
-//! The request context a script sees as `req` (design §5): built once per device request from the
-//! HTTP request, the verified user and the parsed body, and handed to the engine as JSON text.
+//! What a device request brings, read off HTTP: its id, its body (within the limit, parsed as
+//! scripts see it) and the `req` context built from both (design §5).
 
 use actix_web::HttpRequest;
 use actix_web::http::header::{self, HeaderMap};
-use serde_json::{Map, Value, json};
+use bytes::BytesMut;
+use futures::StreamExt;
+use serde_json::{Map, Value};
 
+use crate::request::{RequestContext, Route};
 use crate::status::ApiError;
-
-/// Where a request is going: `/{namespace}/{name}[/tail]`.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Route {
-    /// First path segment.
-    pub namespace: String,
-    /// Second path segment.
-    pub name: String,
-    /// The rest of the path, without its leading `/` (empty when none).
-    pub tail: String,
-}
-
-impl Route {
-    /// Splits a path; `None` when it has fewer than two segments.
-    pub fn parse(path: &str) -> Option<Self> {
-        let mut parts = path.trim_start_matches('/').splitn(3, '/');
-        let namespace = parts.next().filter(|s| !s.is_empty())?;
-        let name = parts.next().filter(|s| !s.is_empty())?;
-        let tail = parts.next().unwrap_or("");
-        Some(Self { namespace: namespace.to_owned(), name: name.to_owned(), tail: tail.to_owned() })
-    }
-
-    /// `namespace/name`.
-    pub fn endpoint(&self) -> String {
-        format!("{}/{}", self.namespace, self.name)
-    }
-}
 
 /// The request's id: the client's `X-Request-Id` when it is sane, else a new random one.
 pub fn request_id(headers: &HeaderMap) -> String {
@@ -41,6 +17,28 @@ pub fn request_id(headers: &HeaderMap) -> String {
         .and_then(|v| v.to_str().ok())
         .filter(|v| !v.is_empty() && v.len() <= 128 && v.bytes().all(|b| b.is_ascii_graphic()))
         .map_or_else(|| format!("{:016x}", rand::random::<u64>()), str::to_owned)
+}
+
+/// The body, refused with 413 past `limit` bytes (by its declared length, or while reading).
+pub async fn read_body(
+    http: &HttpRequest,
+    mut payload: actix_web::web::Payload,
+    limit: usize,
+) -> Result<BytesMut, ApiError> {
+    let declared =
+        http.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<usize>().ok());
+    if declared.is_some_and(|n| n > limit) {
+        return Err(ApiError::payload_too_large(limit));
+    }
+    let mut body = BytesMut::new();
+    while let Some(chunk) = payload.next().await {
+        let chunk = chunk.map_err(|e| ApiError::bad_request(format!("reading the body: {e}")))?;
+        if body.len() + chunk.len() > limit {
+            return Err(ApiError::payload_too_large(limit));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
 }
 
 /// The body as scripts see it: JSON when it parses (a JSON content type must), else text, else
@@ -60,25 +58,15 @@ pub fn parse_body(headers: &HeaderMap, body: &[u8]) -> Result<Value, ApiError> {
     }
 }
 
-/// Everything of `req` but the body and the user, which the caller parsed and verified.
-pub struct ContextParts<'a> {
-    /// The HTTP request.
-    pub http: &'a HttpRequest,
-    /// Its route.
-    pub route: &'a Route,
-    /// Parsed body.
-    pub body: Value,
-    /// Verified user, or null.
-    pub user: Option<Value>,
-    /// Request id.
-    pub request_id: &'a str,
-    /// Revision that will run.
-    pub revision: u32,
-}
-
-/// `req` as JSON text.
-pub fn build(parts: ContextParts<'_>) -> String {
-    let http = parts.http;
+/// `req` for an HTTP request to `route`, with its parsed body and verified user. Revision and
+/// variant are the routing's choice, set by the caller.
+pub fn context(
+    http: &HttpRequest,
+    route: &Route,
+    body: Value,
+    user: Option<Value>,
+    request_id: &str,
+) -> RequestContext {
     let query: Map<String, Value> = url_pairs(http.query_string()).map(|(k, v)| (k, Value::String(v))).collect();
     let mut headers = Map::new();
     for (name, value) in http.headers() {
@@ -90,24 +78,22 @@ pub fn build(parts: ContextParts<'_>) -> String {
         }
     }
     let header_text = |name: &str| http.headers().get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
-    let device = header_text("x-device-type").unwrap_or_else(|| parts.route.namespace.clone());
-    json!({
-        "method": http.method().as_str(),
-        "path": http.path(),
-        "namespace": parts.route.namespace,
-        "endpoint": parts.route.name,
-        "tail": parts.route.tail,
-        "query": query,
-        "headers": headers,
-        "body": parts.body,
-        "user": parts.user,
-        "device": device,
-        "geo": header_text("x-geo-country"),
-        "requestId": parts.request_id,
-        "revision": parts.revision,
-        "variant": Value::Null,
-    })
-    .to_string()
+    RequestContext {
+        method: http.method().as_str().to_owned(),
+        path: http.path().to_owned(),
+        namespace: route.namespace.clone(),
+        endpoint: route.name.clone(),
+        tail: route.tail.clone(),
+        query,
+        headers,
+        body,
+        user,
+        device: header_text("x-device-type").unwrap_or_else(|| route.namespace.clone()),
+        geo: header_text("x-geo-country"),
+        request_id: request_id.to_owned(),
+        revision: 0,
+        variant: None,
+    }
 }
 
 /// `a=1&b=x%20y` → pairs, percent- and plus-decoded (by actix-web's urlencoded parser); the last
@@ -122,17 +108,9 @@ fn url_pairs(query: &str) -> impl Iterator<Item = (String, String)> {
 #[cfg(test)]
 mod tests {
     use actix_web::test::TestRequest;
+    use serde_json::json;
 
     use super::*;
-
-    #[test]
-    fn routes_split_namespace_name_and_tail() {
-        let r = Route::parse("/tv/home/row/3").unwrap();
-        assert_eq!((r.namespace.as_str(), r.name.as_str(), r.tail.as_str()), ("tv", "home", "row/3"));
-        assert_eq!(Route::parse("/tv/home").unwrap().tail, "");
-        assert_eq!(Route::parse("/tv"), None);
-        assert_eq!(Route::parse("/"), None);
-    }
 
     #[test]
     fn query_values_are_decoded() {
@@ -149,7 +127,7 @@ mod tests {
         let json_headers = TestRequest::default().insert_header(("content-type", "application/json")).to_http_request();
         let plain = TestRequest::default().to_http_request();
         assert_eq!(parse_body(json_headers.headers(), br#"{"a":1}"#).unwrap(), json!({"a": 1}));
-        assert_eq!(parse_body(json_headers.headers(), b"{oops").unwrap_err().status, 400);
+        assert_eq!(parse_body(json_headers.headers(), b"{oops").unwrap_err().status(), 400);
         assert_eq!(parse_body(plain.headers(), b"hello").unwrap(), json!("hello"));
         assert_eq!(parse_body(plain.headers(), &[0xff, 0xfe]).unwrap(), Value::Null);
         assert_eq!(parse_body(plain.headers(), b"").unwrap(), Value::Null);
@@ -163,15 +141,9 @@ mod tests {
             .insert_header(("authorization", "Bearer secret"))
             .to_http_request();
         let route = Route::parse(http.path()).unwrap();
-        let text = build(ContextParts {
-            http: &http,
-            route: &route,
-            body: Value::Null,
-            user: None,
-            request_id: "r1",
-            revision: 2,
-        });
-        let req: Value = serde_json::from_str(&text).unwrap();
+        let mut context = context(&http, &route, Value::Null, None, "r1");
+        context.revision = 2;
+        let req: Value = serde_json::from_str(&context.to_json()).unwrap();
         assert_eq!(req["query"]["user"], "7");
         assert_eq!(
             (req["device"].as_str(), req["geo"].as_str(), req["tail"].as_str()),
