@@ -13,8 +13,10 @@ pub async fn until(server: Server, shutdown: impl Future<Output = ()>) -> std::i
     tokio::select! {
         ended = &mut server => ended,
         () = shutdown => {
-            handle.stop(true).await;
-            server.await
+            // The stop command is handled by the server's own future, so both must be polled
+            // together: awaiting the stop first, with the server parked, never finishes.
+            let (_, ended) = futures::join!(handle.stop(true), server);
+            ended
         }
     }
 }

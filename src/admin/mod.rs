@@ -73,20 +73,20 @@ pub fn serve(
     shutdown: impl Future<Output = ()> + 'static,
 ) -> std::io::Result<impl Future<Output = std::io::Result<()>>> {
     let data = web::Data::new(state);
+    // Built once; registered before the `/admin/v1` scope, which would otherwise claim its path.
+    let document = web::Data::new(openapi_document());
     let server = HttpServer::new(move || {
         App::new()
-            .into_utoipa_app()
-            .openapi(AdminApi::openapi())
             .app_data(data.clone())
             .app_data(
                 web::PathConfig::default()
                     .error_handler(|e, _| ApiError::not_found(format!("no such resource: {e}")).into()),
             )
+            .service(
+                web::resource("/admin/v1/openapi.json").app_data(document.clone()).route(web::get().to(openapi_json)),
+            )
+            .into_utoipa_app()
             .service(api())
-            .openapi_service(|api| {
-                let document = web::Data::new(api);
-                web::resource("/admin/v1/openapi.json").app_data(document).route(web::get().to(openapi_json))
-            })
             .into_app()
             .route("/healthz", web::get().to(healthz))
             .route("/readyz", web::get().to(healthz))

@@ -222,8 +222,8 @@ async fn execute(command: AdminCommand) -> anyhow::Result<()> {
                     out.push_str(&format!(
                         "{:<28} {:>6} {:>9}  {}\n",
                         text(&e["endpoint"]),
-                        e["routing"]["active"],
-                        e["revisions"],
+                        text(&e["routing"]["active"]),
+                        text(&e["revisions"]),
                         shares(&e["routing"])
                     ));
                 }
@@ -277,10 +277,10 @@ async fn execute(command: AdminCommand) -> anyhow::Result<()> {
                         for r in answer["revision_list"].as_array().into_iter().flatten() {
                             out.push_str(&format!(
                                 "{:>4}  {:<12} {:<12} {:>8}  {}\n",
-                                r["number"],
+                                text(&r["number"]),
                                 text(&r["sha256"]).chars().take(12).collect::<String>(),
                                 text(&r["author"]),
-                                r["source_bytes"],
+                                text(&r["source_bytes"]),
                                 text(&r["notes"])
                             ));
                         }
@@ -356,11 +356,11 @@ async fn execute(command: AdminCommand) -> anyhow::Result<()> {
                 for e in answer.as_array().into_iter().flatten() {
                     out.push_str(&format!(
                         "{:>5}  {:>14}  {:<12} {:<24} {}\n",
-                        e["seq"],
-                        e["at_ms"],
+                        text(&e["seq"]),
+                        text(&e["at_ms"]),
                         text(&e["author"]),
                         format!("{}/{}", text(&e["endpoint"]["namespace"]), text(&e["endpoint"]["name"])),
-                        e["action"]
+                        text(&e["action"])
                     ));
                 }
                 out
@@ -384,12 +384,12 @@ async fn execute(command: AdminCommand) -> anyhow::Result<()> {
                         "{:<12} {:<5} {:<9} {:>6} {:>8} {:>8} {:>9.1} {:>8}  {}\n",
                         text(&d["name"]),
                         text(&d["kind"]),
-                        text(&s["breaker"]),
-                        s["error_percent"],
+                        text(&s["breaker"]["state"]),
+                        text(&s["error_percent"]),
                         calls,
-                        r["fallback_success"],
+                        text(&r["fallback_success"]),
                         s["latency_total"]["p99"].as_f64().unwrap_or(0.0),
-                        s["executing"],
+                        text(&s["executing"]),
                         if d["chaos"].is_null() { "-".to_owned() } else { d["chaos"].to_string() }
                     ));
                 }

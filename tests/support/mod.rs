@@ -32,6 +32,9 @@ pub struct TestServer {
     /// Keeps the data directory until the test ends.
     pub data: Arc<tempfile::TempDir>,
     stop: Option<futures::channel::oneshot::Sender<()>>,
+    listeners: Vec<actix_rt::task::JoinHandle<std::io::Result<()>>>,
+    /// Handles on the store the node holds itself (the live endpoints keep one), before any listener.
+    own_store_handles: usize,
 }
 
 impl TestServer {
@@ -52,6 +55,7 @@ impl TestServer {
         config.server.data_dir = data.path().join("data");
         tweak(&mut config);
         let state = AppState::open_with(config, demo).expect("the node opens");
+        let own_store_handles = Arc::strong_count(&state.store);
         let public = TcpListener::bind("127.0.0.1:0").expect("bind");
         let admin = TcpListener::bind("127.0.0.1:0").expect("bind");
         let url = format!("http://{}", public.local_addr().expect("bound"));
@@ -60,10 +64,9 @@ impl TestServer {
         let stopped = futures::FutureExt::shared(futures::FutureExt::map(stopped, |_| ()));
         let public = switchyard::public::serve(state.clone(), public, stopped.clone()).expect("public listener");
         let admin = switchyard::admin::serve(state.clone(), admin, stopped).expect("admin listener");
-        actix_rt::spawn(public);
-        actix_rt::spawn(admin);
+        let listeners = vec![actix_rt::spawn(public), actix_rt::spawn(admin)];
         let client = reqwest::Client::builder().timeout(Duration::from_secs(20)).build().expect("client");
-        Self { url, admin: admin_url, state, client, data, stop: Some(stop) }
+        Self { url, admin: admin_url, state, client, data, stop: Some(stop), listeners, own_store_handles }
     }
 
     /// Publishes `source` as a new revision of `ns/name` straight through the store's write path.
@@ -104,7 +107,24 @@ impl TestServer {
         (status, serde_json::from_str(&text).unwrap_or_else(|e| panic!("not JSON ({e}): {text}")))
     }
 
-    /// Stops both listeners (also done when dropped).
+    /// Stops both listeners and waits until nothing but this test holds the node (its workers have
+    /// let go of the store), so the same data directory can be opened again.
+    pub async fn shut_down(mut self) -> AppState {
+        self.stop();
+        for listener in std::mem::take(&mut self.listeners) {
+            listener.await.expect("listener task").expect("listener stopped cleanly");
+        }
+        // Worker threads drop their handles on the node as they exit, just after the listener ends.
+        for _ in 0..1000 {
+            if Arc::strong_count(&self.state.store) == self.own_store_handles {
+                return self.state.clone();
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        panic!("the stopped server still holds the store after 10 s");
+    }
+
+    /// Signals both listeners to stop (also done when dropped).
     pub fn stop(&mut self) {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
