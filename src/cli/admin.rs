@@ -430,12 +430,17 @@ async fn execute(command: AdminCommand) -> anyhow::Result<()> {
 fn shares(routing: &Value) -> String {
     let mut parts = Vec::new();
     if routing["canary"].is_object() {
-        parts.push(format!("canary {} {}%", routing["canary"]["revision"], routing["canary"]["percent"]));
+        parts.push(format!("canary {} {}%", routing["canary"]["revision"], percent(&routing["canary"]["percent"])));
     }
     for v in routing["variants"].as_array().into_iter().flatten() {
-        parts.push(format!("{}→{} {}%", text(&v["name"]), v["revision"], v["percent"]));
+        parts.push(format!("{}→{} {}%", text(&v["name"]), v["revision"], percent(&v["percent"])));
     }
     if parts.is_empty() { "-".to_owned() } else { parts.join(" · ") }
+}
+
+/// `10` for 10.0, `2.5` for 2.5.
+fn percent(value: &Value) -> String {
+    value.as_f64().map_or_else(|| value.to_string(), |p| format!("{p}"))
 }
 
 fn text(value: &Value) -> String {

@@ -35,6 +35,10 @@ pub const CANARY: &str = "canary";
 /// Picks the revision for one request to `endpoint`: by the user's bucket when there is a user, by
 /// `anonymous_roll` (a random number from the caller) when there is none. Allocates nothing.
 pub fn pick<'a>(routing: &'a Routing, endpoint: &EndpointKey, user: Option<&str>, anonymous_roll: u64) -> Pick<'a> {
+    if routing.canary.is_none() && routing.variants.is_empty() {
+        // Nothing to split: every bucket is the active revision's, so skip the hash.
+        return Pick { revision: routing.active, variant: None };
+    }
     let bucket = match user {
         Some(user) => user_bucket(endpoint, user),
         None => (anonymous_roll % u64::from(BUCKETS)) as u32,
