@@ -1,1 +1,4 @@
-//! Benchmarks live in `benches/`; this library is empty so the package can host them.
+//! Benchmarks live in `benches/`; this library holds the baselines they (and the examples and
+//! tests of the server) compare Switchyard against.
+
+pub mod rust_home;

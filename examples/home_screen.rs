@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use switchyard::config::Config;
 use switchyard::node::Node;
-use switchyard::rust_home::tv_home;
+use switchyard_bench::rust_home::tv_home;
 use switchyard_endpoints::RequestDispatch;
 use tokio::time::Instant;
 

@@ -14,6 +14,7 @@ use switchyard_actors::collapser::CollapserConfig;
 use switchyard_actors::config::FallbackKind;
 use switchyard_actors::{ConfigError, DependencyConfig, Json};
 use switchyard_endpoints::script::ScriptLimits;
+use switchyard_storage::{NAME_RULE, is_valid_name};
 
 /// The whole configuration.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -214,8 +215,8 @@ impl Config {
         if self.server.max_audit_page == 0 {
             return Err(err("server.max_audit_page", "must be at least 1"));
         }
-        if switchyard_actors::registry::validate_name(&self.server.environment).is_err() {
-            return Err(err("server.environment", "must match [a-z0-9][a-z0-9_-]{0,63} (dev, test, prod …)"));
+        if !is_valid_name(&self.server.environment) {
+            return Err(err("server.environment", &format!("must be {NAME_RULE} (dev, test, prod …)")));
         }
         if self.server.endpoint_concurrency == 0 {
             return Err(err("server.endpoint_concurrency", "must be at least 1"));
@@ -233,7 +234,9 @@ impl Config {
         }
         self.scripts.validate("scripts")?;
         for (name, dep) in &self.dependencies {
-            switchyard_actors::registry::validate_name(name)?;
+            if !is_valid_name(name) {
+                return Err(err(&format!("dependencies.{name}"), &format!("a dependency name is {NAME_RULE}")));
+            }
             dep.validate(&format!("dependencies.{name}"))?;
         }
         Ok(())

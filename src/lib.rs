@@ -19,7 +19,6 @@ pub mod metrics;
 pub mod node;
 pub mod public;
 pub mod request;
-pub mod rust_home;
 pub mod samples;
 pub mod shutdown;
 pub mod status;

@@ -48,7 +48,7 @@ fn endpoint_of(file_name: &str) -> (String, String) {
 }
 
 fn valid_name(name: &str) -> bool {
-    switchyard_actors::registry::validate_name(name).is_ok()
+    switchyard_storage::is_valid_name(name)
 }
 
 /// Compiles `source` and runs it once on this thread (inside the node's actix system), the way the

@@ -67,7 +67,7 @@ async fn run_once_shows_the_fan_out_with_collapsing_and_the_request_cache() {
 async fn the_rust_home_screen_matches_the_scripted_one() {
     let node = Node::start_with(Config::default(), DemoServices::without_latency(42)).expect("node");
     let dispatch = switchyard_endpoints::RequestDispatch::new(std::sync::Arc::clone(&node.dependencies));
-    let rust = switchyard::rust_home::tv_home(std::rc::Rc::new(dispatch), 7).await.expect("composes");
+    let rust = switchyard_bench::rust_home::tv_home(std::rc::Rc::new(dispatch), 7).await.expect("composes");
     let request = LocalRequest { user: Some("7".into()), ..Default::default() };
     let script =
         run_once(&node, "tv.home.js", include_str!("../examples/endpoints/tv.home.js"), &request).await.expect("runs");

@@ -1,6 +1,6 @@
 //! The JavaScript runtime's costs (design §5, §12):
 //! - `tv_home/script` vs `tv_home/rust`: the `tv/home` sample against the same composition as an
-//!   in-process Rust endpoint (`switchyard::rust_home`), both over the in-process demo
+//!   in-process Rust endpoint (`switchyard_bench::rust_home`), both over the in-process demo
 //!   dependencies without latency (actors, collapsing and the request cache included), so the
 //!   ratio is the script's own cost;
 //! - `runtime_setup`: a request to `export default () => 1` (pooled runtime, fresh context,
@@ -19,8 +19,8 @@ use serde_json::{Value, json};
 use switchyard::config::Config;
 use switchyard::demo::DemoServices;
 use switchyard::node::Node;
-use switchyard::rust_home::tv_home;
 use switchyard_actors::{CallError, Json, Origin, Reply};
+use switchyard_bench::rust_home::tv_home;
 use switchyard_endpoints::script::{self, ScriptEvent, ScriptLimits, ScriptRequest};
 use switchyard_endpoints::{Dispatch, RequestDispatch};
 

@@ -100,13 +100,9 @@ pub struct Published {
 
 fn key(path: &(String, String)) -> Result<EndpointKey, ApiError> {
     for (field, part) in [("namespace", &path.0), ("name", &path.1)] {
-        if switchyard_actors::registry::validate_name(part).is_err() {
-            return Err(ApiError::bad_field(
-                field,
-                format!(
-                    "`{part}` is not a valid {field}: use 1-64 of a-z, 0-9, '_' and '-', starting with a letter or digit"
-                ),
-            ));
+        if !switchyard_storage::is_valid_name(part) {
+            let rule = switchyard_storage::NAME_RULE;
+            return Err(ApiError::bad_field(field, format!("`{part}` is not a valid {field}: use {rule}")));
         }
     }
     Ok(EndpointKey::new(path.0.as_str(), path.1.as_str()))

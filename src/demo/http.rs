@@ -31,6 +31,7 @@ use switchyard_actors::{Backend, BackendErrorKind};
 use super::chaos::ChaosSettings;
 use super::services::Service;
 use super::{DemoServices, SERVICES};
+use crate::status::ErrorCode;
 
 type Demo = web::Data<DemoServices>;
 
@@ -61,31 +62,37 @@ pub fn demo_backends_server(listener: TcpListener, services: DemoServices) -> st
     Ok(server.run())
 }
 
-/// A request the API refuses, with its status; rendered as `{"error": message}`.
+/// A request the demo services refuse. Its status comes from the server's one table
+/// ([`ErrorCode`]); its body stays what a foreign backend would send, `{"error": message}`: these
+/// services stand in for someone else's API, whose error bodies Switchyard never interprets.
 #[derive(Debug, thiserror::Error)]
 #[error("{message}")]
 struct ApiError {
-    status: StatusCode,
+    code: ErrorCode,
     message: String,
 }
 
 impl ApiError {
     fn bad_request(message: impl Into<String>) -> Self {
-        Self { status: StatusCode::BAD_REQUEST, message: message.into() }
+        Self { code: ErrorCode::BadRequest, message: message.into() }
     }
 
     fn not_found(message: impl Into<String>) -> Self {
-        Self { status: StatusCode::NOT_FOUND, message: message.into() }
+        Self { code: ErrorCode::NotFound, message: message.into() }
+    }
+
+    fn unavailable(message: impl Into<String>) -> Self {
+        Self { code: ErrorCode::Unavailable, message: message.into() }
     }
 }
 
 impl ResponseError for ApiError {
     fn status_code(&self) -> StatusCode {
-        self.status
+        StatusCode::from_u16(self.code.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
     }
 
     fn error_response(&self) -> HttpResponse {
-        json_response(self.status, json!({ "error": self.message }).to_string())
+        json_response(self.status_code(), json!({ "error": self.message }).to_string())
     }
 }
 
@@ -100,9 +107,7 @@ async fn call(demo: &DemoServices, service: Service, operation: &str, args: Valu
     match demo.entry(service).call(operation, &args).await {
         Ok(reply) => Ok(json_response(StatusCode::OK, reply.as_str().to_owned())),
         Err(e) if e.kind == BackendErrorKind::BadRequest => Err(ApiError::bad_request(e.message)),
-        Err(e) => {
-            Err(ApiError { status: StatusCode::SERVICE_UNAVAILABLE, message: format!("{service}: {}", e.message) })
-        }
+        Err(e) => Err(ApiError::unavailable(format!("{service}: {}", e.message))),
     }
 }
 

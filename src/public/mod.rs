@@ -52,10 +52,23 @@ async fn healthz() -> HttpResponse {
     HttpResponse::Ok().json(serde_json::json!({"status": "ok"}))
 }
 
+/// Every device request, from its first byte to its last, runs under a `request` span carrying its
+/// request id, endpoint and revision: whatever it logs (the script's `log`, its calls, the access
+/// line) says which request it belongs to.
 async fn front(http: HttpRequest, payload: web::Payload, state: web::Data<AppState>) -> HttpResponse {
     let request_id = input::request_id(http.headers());
-    let mut access = AccessLine::begin(&request_id, http.method().as_str(), http.path());
     let span = tracing::info_span!("request", request_id = %request_id, endpoint = tracing::field::Empty, revision = tracing::field::Empty);
+    handle(http, payload, state, request_id).instrument(span).await
+}
+
+async fn handle(
+    http: HttpRequest,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+    request_id: String,
+) -> HttpResponse {
+    let span = tracing::Span::current();
+    let mut access = AccessLine::begin(&request_id, http.method().as_str(), http.path());
     let fail = |error: ApiError, endpoint: &str, access: &mut AccessLine| {
         state.counters.record(endpoint, error.code());
         access.status = error.status();
@@ -118,7 +131,7 @@ async fn front(http: HttpRequest, payload: web::Payload, state: web::Data<AppSta
         dispatch: execution.dispatch,
         access,
     };
-    respond::answer(execution.run, mode, answering).instrument(span).await
+    respond::answer(execution.run, mode, answering).await
 }
 
 /// The routing's pick for this request, or the revision its `X-Switchyard-Revision` pins when it

@@ -178,7 +178,14 @@ fn stream(first: Option<String>, run: ScriptRun, mode: Mode, mut answering: Answ
         }
         answering.finish(200, outcome);
     };
-    builder.streaming(body)
+    // actix polls the body after the handler returned: enter the request's span at every poll, so
+    // what the rest of the stream logs (and its access line) carries the request id too.
+    let span = tracing::Span::current();
+    let mut body = Box::pin(body);
+    builder.streaming(futures::stream::poll_fn(move |cx| {
+        let _entered = span.enter();
+        futures::Stream::poll_next(body.as_mut(), cx)
+    }))
 }
 
 #[cfg(test)]

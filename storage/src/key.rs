@@ -12,6 +12,21 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
+/// The rule every name in Switchyard follows — namespaces, endpoint names, variant names,
+/// dependency names and environments — said for people.
+pub const NAME_RULE: &str = "1-64 of a-z, 0-9, '_' and '-', starting with a letter or digit";
+
+/// Whether `name` follows [`NAME_RULE`], `[a-z0-9][a-z0-9_-]{0,63}` (design §6). The one definition.
+pub fn is_valid_name(name: &str) -> bool {
+    let alnum = |b: &u8| b.is_ascii_lowercase() || b.is_ascii_digit();
+    match name.as_bytes().split_first() {
+        Some((first, rest)) => {
+            alnum(first) && rest.len() <= 63 && rest.iter().all(|b| alnum(b) || *b == b'_' || *b == b'-')
+        }
+        None => false,
+    }
+}
+
 /// An endpoint's identity: served at `/{namespace}/{name}`.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

@@ -32,7 +32,7 @@ mod whole;
 pub use codec::{CodecError, VALUE_FORMAT, VALUE_LIMIT};
 pub use command::{Command, Outcome};
 pub use error::{OpenError, StoreError};
-pub use key::EndpointKey;
+pub use key::{EndpointKey, NAME_RULE, is_valid_name};
 pub use layout::STORE_FORMAT;
 pub use model::{AuditAction, AuditEntry, EndpointRecord, MAX_ACTIVE_HISTORY, RevisionMeta, RevisionRecord};
 pub use pick::{CANARY, Pick, pick, pick_bucket, user_bucket};

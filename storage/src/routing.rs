@@ -10,6 +10,7 @@ use std::collections::BTreeSet;
 
 use serde::{Deserialize, Serialize};
 
+use crate::key::is_valid_name;
 use crate::rejection::{Rejection, VariantProblem};
 
 /// Traffic is split in this many buckets: one bucket is 0.01 %.
@@ -90,7 +91,7 @@ impl Routing {
                 Some(VariantProblem::Empty)
             } else if v.name == "canary" {
                 Some(VariantProblem::Reserved)
-            } else if !is_variant_name(&v.name) {
+            } else if !is_valid_name(&v.name) {
                 Some(VariantProblem::Malformed)
             } else if !names.insert(v.name.as_str()) {
                 Some(VariantProblem::Duplicate)
@@ -137,18 +138,6 @@ fn check_revision(role: &str, revision: u32, newest: u32) -> Result<(), Rejectio
         Ok(())
     } else {
         Err(Rejection::UnknownRevision { role: role.to_owned(), revision, newest })
-    }
-}
-
-/// `[a-z0-9][a-z0-9_-]{0,63}`.
-fn is_variant_name(name: &str) -> bool {
-    let bytes = name.as_bytes();
-    let alnum = |b: &u8| b.is_ascii_lowercase() || b.is_ascii_digit();
-    match bytes.split_first() {
-        Some((first, rest)) => {
-            alnum(first) && rest.len() <= 63 && rest.iter().all(|b| alnum(b) || *b == b'_' || *b == b'-')
-        }
-        None => false,
     }
 }
 

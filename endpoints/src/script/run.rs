@@ -10,6 +10,7 @@ use std::rc::Rc;
 use rquickjs::context::intrinsic;
 use rquickjs::{AsyncContext, Ctx, Function, Object, Promise, Value};
 use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender, unbounded_channel};
+use tracing::Instrument;
 
 use super::bytecode::Bytecode;
 use super::error::JsException;
@@ -83,15 +84,19 @@ pub fn run(script: &Bytecode, request: ScriptRequest, dispatch: Rc<dyn Dispatch>
     let (sender, events) = unbounded_channel();
     let script = script.clone();
     let limits = limits.clone();
-    let task = tokio::task::spawn_local(async move {
-        let failure_sender = sender.clone();
-        let last = match execute(&script, request, dispatch, &limits, sender).await {
-            Ok(Some(event)) => event,
-            Ok(None) => return,
-            Err(failure) => ScriptEvent::Failed(failure),
-        };
-        let _ = failure_sender.send(last);
-    });
+    let task = tokio::task::spawn_local(
+        async move {
+            let failure_sender = sender.clone();
+            let last = match execute(&script, request, dispatch, &limits, sender).await {
+                Ok(Some(event)) => event,
+                Ok(None) => return,
+                Err(failure) => ScriptEvent::Failed(failure),
+            };
+            let _ = failure_sender.send(last);
+        }
+        // The caller's span (the device request's), so the script's logs and calls carry it.
+        .instrument(tracing::Span::current()),
+    );
     ScriptRun { events, task, finished: false }
 }
 
@@ -175,7 +180,7 @@ async fn handle_request<'js>(
     guard: &RunGuard,
     script: &Bytecode,
     request: &ScriptRequest,
-) -> rquickjs::Result<Option<ScriptEvent>> {
+) -> Result<Option<ScriptEvent>, Stop> {
     natives::install(ctx, slot)?;
     let (prelude, ready) = prelude().load(ctx)?.eval()?;
     ready.into_future::<()>().await?;
@@ -184,7 +189,7 @@ async fn handle_request<'js>(
     ready.into_future::<()>().await?;
     let handle: Value = module.get("default")?;
     if !handle.is_function() {
-        return Err(ctx.throw(rquickjs::String::from_str(ctx.clone(), NO_HANDLE)?.into()));
+        return Err(Stop::Invalid(NO_HANDLE.to_owned()));
     }
     let req = ctx.json_parse(request.req_json.as_str())?;
     let answer: Promise = run.call((handle, req, request.streaming))?;
@@ -201,8 +206,7 @@ async fn handle_request<'js>(
     if kind == "response" {
         let status: f64 = answer.get("status")?;
         response.status = valid_status(status).ok_or_else(|| {
-            let text = format!("response(status, body): status must be an integer 100..=599, got {status}");
-            rquickjs::String::from_str(ctx.clone(), &text).map(|s| ctx.throw(s.into())).unwrap_or_else(|e| e)
+            Stop::Invalid(format!("response(status, body): status must be an integer 100..=599, got {status}"))
         })?;
         let headers: Vec<Vec<String>> = answer.get("headers")?;
         response.headers =
@@ -215,13 +219,32 @@ async fn handle_request<'js>(
 
 const NO_HANDLE: &str = "the module has no default export `handle(req)`";
 
+/// Why a request stopped short of an answer: the engine (an exception, a limit), or an answer the
+/// runner itself refuses (no `handle`, a bad status) — the latter never becomes a JavaScript value.
+enum Stop {
+    /// From the engine.
+    Engine(rquickjs::Error),
+    /// The script answered something that is not an answer.
+    Invalid(String),
+}
+
+impl From<rquickjs::Error> for Stop {
+    fn from(error: rquickjs::Error) -> Self {
+        Self::Engine(error)
+    }
+}
+
 fn valid_status(status: f64) -> Option<u16> {
     (status.fract() == 0.0 && (100.0..=599.0).contains(&status)).then_some(status as u16)
 }
 
 /// Classifies what stopped a run: a tripped limit first (its exception is only the interrupt),
 /// the engine's own memory and stack limits, an unhandled dependency error, or a script error.
-fn failure_of(ctx: &Ctx<'_>, error: rquickjs::Error, module: &str, guard: &RunGuard) -> ScriptFailure {
+fn failure_of(ctx: &Ctx<'_>, stop: Stop, module: &str, guard: &RunGuard) -> ScriptFailure {
+    let error = match stop {
+        Stop::Invalid(message) => return ScriptFailure::Invalid(message),
+        Stop::Engine(error) => error,
+    };
     let thrown = if error.is_exception() { Some(ctx.catch()) } else { None };
     if let Some(kind) = guard.tripped_limit() {
         return ScriptFailure::Limit { limit: kind, detail: limit_detail(kind) };
@@ -233,13 +256,8 @@ fn failure_of(ctx: &Ctx<'_>, error: rquickjs::Error, module: &str, guard: &RunGu
         };
     };
     let exception = JsException::from_value(&thrown, module);
-    // Out of memory, QuickJS cannot even allocate its "out of memory" error and the exception is
-    // left `null`; a script throwing `null` itself is reported the same way (both are 500s).
-    if thrown.is_null() || exception.message.contains("out of memory") {
-        return limit_failure(LimitKind::Memory);
-    }
-    if exception.message.contains("stack overflow") || exception.message.contains("call stack size exceeded") {
-        return limit_failure(LimitKind::Stack);
+    if let Some(kind) = engine_limit(thrown.is_null(), &exception.name, &exception.message) {
+        return limit_failure(kind);
     }
     if exception.name == "DependencyError"
         && let (Some(dependency), Some(kind)) = (
@@ -249,12 +267,47 @@ fn failure_of(ctx: &Ctx<'_>, error: rquickjs::Error, module: &str, guard: &RunGu
     {
         return ScriptFailure::Dependency { dependency, kind, message: exception.message };
     }
-    if exception.message == NO_HANDLE || exception.message.starts_with("response(status") {
-        return ScriptFailure::Invalid(exception.message);
-    }
     ScriptFailure::Exception(exception)
+}
+
+/// The engine's own limit, told by the exact exception QuickJS-ng raises for it: `InternalError:
+/// out of memory` (or `null`, when memory is so short that even that error cannot be allocated) and
+/// `RangeError: Maximum call stack size exceeded`. A message that merely mentions memory is the
+/// script's own error. (A script that throws exactly these values is stopped as if it hit the limit:
+/// a 500 either way, and a fresh runtime for the next request.)
+fn engine_limit(thrown_null: bool, name: &str, message: &str) -> Option<LimitKind> {
+    match (thrown_null, name, message) {
+        (true, _, _) | (false, "InternalError", "out of memory") => Some(LimitKind::Memory),
+        (false, "RangeError", "Maximum call stack size exceeded") => Some(LimitKind::Stack),
+        _ => None,
+    }
 }
 
 fn limit_failure(kind: LimitKind) -> ScriptFailure {
     ScriptFailure::Limit { limit: kind, detail: limit_detail(kind) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_the_engines_own_exceptions_are_limits() {
+        assert_eq!(engine_limit(true, "", ""), Some(LimitKind::Memory), "out of memory for its own error");
+        assert_eq!(engine_limit(false, "InternalError", "out of memory"), Some(LimitKind::Memory));
+        assert_eq!(engine_limit(false, "RangeError", "Maximum call stack size exceeded"), Some(LimitKind::Stack));
+        assert_eq!(engine_limit(false, "Error", "out of memory"), None, "a script's own error");
+        assert_eq!(engine_limit(false, "Error", "cache ran out of memory while sorting"), None);
+        assert_eq!(engine_limit(false, "RangeError", "Invalid array length"), None);
+        assert_eq!(engine_limit(false, "TypeError", "stack overflow in my parser"), None);
+    }
+
+    #[test]
+    fn statuses_are_integers_in_range() {
+        assert_eq!(valid_status(200.0), Some(200));
+        assert_eq!(valid_status(599.0), Some(599));
+        assert_eq!(valid_status(99.0), None);
+        assert_eq!(valid_status(600.0), None);
+        assert_eq!(valid_status(200.5), None);
+    }
 }
