@@ -46,17 +46,28 @@ pub enum CodecError {
 
 /// The version byte followed by the bincode of `value`.
 pub(crate) fn encode<T: Serialize + ?Sized>(value: &T) -> Result<Vec<u8>, CodecError> {
-    let mut out = vec![VALUE_FORMAT];
+    encode_versioned(VALUE_FORMAT, value)
+}
+
+/// Reads a value written by [`encode`].
+pub(crate) fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, CodecError> {
+    decode_versioned(VALUE_FORMAT, bytes)
+}
+
+/// `version`, then the bincode of `value`: the one encoding of stored values and of messages
+/// between nodes, each with its own version byte.
+pub(crate) fn encode_versioned<T: Serialize + ?Sized>(version: u8, value: &T) -> Result<Vec<u8>, CodecError> {
+    let mut out = vec![version];
     let body = bincode::serde::encode_to_vec(value, config()).map_err(|e| CodecError::Encode(e.to_string()))?;
     out.extend_from_slice(&body);
     Ok(out)
 }
 
-/// Reads a value written by [`encode`].
-pub(crate) fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, CodecError> {
-    let (&version, body) = bytes.split_first().ok_or(CodecError::Empty)?;
-    if version != VALUE_FORMAT {
-        return Err(CodecError::Version { found: version, supported: VALUE_FORMAT });
+/// Reads a value written by [`encode_versioned`] with `version`; any other version is refused.
+pub(crate) fn decode_versioned<T: DeserializeOwned>(version: u8, bytes: &[u8]) -> Result<T, CodecError> {
+    let (&found, body) = bytes.split_first().ok_or(CodecError::Empty)?;
+    if found != version {
+        return Err(CodecError::Version { found, supported: version });
     }
     let (value, used) =
         bincode::serde::decode_from_slice(body, config()).map_err(|e| CodecError::Malformed(e.to_string()))?;

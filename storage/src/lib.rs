@@ -21,6 +21,7 @@ mod layout;
 pub mod model;
 mod open;
 pub mod pick;
+pub mod raft;
 pub mod rejection;
 pub mod routing;
 pub mod state;
