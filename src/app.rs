@@ -1,20 +1,23 @@
 //! A serving node: its dependencies ([`Node`]), its endpoint store, the endpoints it serves (which
-//! follow the store), its admin tokens and its counters — what both listeners share.
+//! follow the store), its cluster, its admin tokens and its counters — what both listeners share.
 //!
-//! [`AppState::open`] refuses to start on a damaged store, a store of another environment or a data
-//! directory it cannot use, with a message naming what is wrong; a store it creates is seeded with
-//! the sample endpoints, and only then. Every change goes through [`AppState::write`]: one store
-//! command, applied off the worker thread, then the live endpoints reloaded — the one place
-//! replication will put the Raft log.
+//! [`AppState::open`] refuses to start on a damaged store or Raft log, a store of another
+//! environment or a data directory it cannot use, with a message naming what is wrong. Every change
+//! goes through [`AppState::write`]: one store command, committed through the cluster's Raft log and
+//! applied by every node; each node's endpoints reload as it applies. The node that initialises a
+//! cluster (a node alone does so on its first start) publishes the sample endpoints into the store
+//! it created, and only then.
 
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use anyhow::Context;
+use switchyard_storage::raft::{Change, OnApplied};
 use switchyard_storage::{Command, EndpointKey, Outcome, Store};
 
 use crate::admin::tokens::AdminTokens;
 use crate::auth::Authenticator;
+use crate::cluster::{Cluster, ClusterError, bootstrap::bootstrap};
 use crate::config::{AdminToken, Config};
 use crate::data_dir::{DataDir, TokenOrigin};
 use crate::demo::DemoServices;
@@ -23,7 +26,7 @@ use crate::live::compiled::CompiledCache;
 use crate::metrics::EndpointCounters;
 use crate::node::Node;
 use crate::samples::SAMPLES;
-use crate::status::ApiError;
+use crate::status::{ApiError, ErrorCode};
 
 /// Compilations kept beyond the routed ones.
 const COMPILED_CAPACITY: usize = 1024;
@@ -37,6 +40,8 @@ pub struct AppState {
     pub store: Arc<Store>,
     /// What this node serves now.
     pub endpoints: Arc<LiveEndpoints>,
+    /// Its cluster: every change goes through its Raft log.
+    pub cluster: Arc<Cluster>,
     /// Admin tokens.
     pub tokens: Arc<AdminTokens>,
     /// Device tokens (`req.user`).
@@ -72,9 +77,6 @@ impl AppState {
             .with_context(|| format!("cannot open the endpoint store in {}", data_dir.store().display()))?;
         let store = Arc::new(store);
         let created = store.was_created();
-        if created {
-            seed_samples(&store)?;
-        }
         let mut tokens = config.auth.admin_tokens.clone();
         let token = if tokens.is_empty() || config.auth.admin_token_from_env.is_some() {
             let (token, origin) = data_dir.admin_token(config.auth.admin_token_from_env.as_deref())?;
@@ -88,11 +90,25 @@ impl AppState {
         let node = Node::start_with(config, demo)?;
         let compiled = Arc::new(CompiledCache::new(COMPILED_CAPACITY));
         let endpoints =
-            LiveEndpoints::load(Arc::clone(&store), compiled).context("cannot load the stored endpoints")?;
+            Arc::new(LiveEndpoints::load(Arc::clone(&store), compiled).context("cannot load the stored endpoints")?);
+        let cluster = Arc::new(
+            Cluster::start(
+                &node.config.cluster,
+                &node.config.server.environment,
+                node.config.server.admin,
+                &data_dir.raft(),
+                Arc::clone(&store),
+                follow(Arc::clone(&endpoints)),
+            )
+            .with_context(|| format!("cannot start replication over {}", data_dir.raft().display()))?,
+        );
+        let seed = if created { sample_commands() } else { Vec::new() };
+        bootstrap(&cluster, seed).context("cannot start this node's cluster")?;
         Ok(Self {
             node,
             store,
-            endpoints: Arc::new(endpoints),
+            endpoints,
+            cluster,
             tokens: Arc::new(AdminTokens::new(tokens)),
             auth,
             counters: Arc::new(EndpointCounters::new()),
@@ -100,26 +116,39 @@ impl AppState {
         })
     }
 
-    /// Applies one change durably and serves it from the next request on. A store refusal (a
-    /// routing naming a missing revision …) is the client's error; anything else is ours.
+    /// Commits one change on a majority of the cluster and applies it here: served from the next
+    /// request on. A store refusal (a routing naming a missing revision …) is the client's error;
+    /// no majority in time is a 503.
     pub async fn write(&self, command: Command) -> Result<Outcome, ApiError> {
-        let store = Arc::clone(&self.store);
-        let key = command.endpoint().clone();
-        let applied = actix_web::rt::task::spawn_blocking(move || store.apply(&command))
-            .await
-            .map_err(|e| ApiError::internal(format!("the store write did not finish: {e}")))?
-            .map_err(|e| ApiError::internal(format!("the store failed: {e}")))?;
-        let outcome = applied.map_err(ApiError::from)?;
-        self.reload(&key)?;
-        Ok(outcome)
+        match self.cluster.write(command).await {
+            Ok(Some(Ok(outcome))) => Ok(outcome),
+            Ok(Some(Err(rejection))) => Err(ApiError::from(rejection)),
+            Ok(None) => Err(ApiError::internal("the log entry carried no command")),
+            Err(
+                error @ (ClusterError::Unavailable(_) | ClusterError::Indeterminate(_) | ClusterError::NotLeader(_)),
+            ) => Err(ApiError::new(ErrorCode::Unavailable, error.to_string())),
+            Err(error @ ClusterError::Refused(_)) => Err(ApiError::new(ErrorCode::Conflict, error.to_string())),
+            Err(error @ ClusterError::Stopped(_)) => Err(ApiError::internal(error.to_string())),
+        }
     }
 
-    fn reload(&self, key: &EndpointKey) -> Result<(), ApiError> {
-        self.endpoints.reload(key).map_err(|e| {
-            tracing::error!(endpoint = %key, "applied but not served: {e}");
-            ApiError::internal(format!("the change is stored but could not be served: {e}"))
-        })
+    /// Stops replication (the listeners are stopped by their own shutdown future).
+    pub async fn shutdown(&self) {
+        self.cluster.shutdown().await;
     }
+}
+
+/// The hook that keeps `endpoints` following the store as the cluster applies changes.
+fn follow(endpoints: Arc<LiveEndpoints>) -> OnApplied {
+    Arc::new(move |change| {
+        let reloaded = match change {
+            Change::Endpoint(key) => endpoints.reload(key).map_err(|e| (key.to_string(), e)),
+            Change::Everything => endpoints.reload_all().map_err(|e| ("every endpoint".to_owned(), e)),
+        };
+        if let Err((what, e)) = reloaded {
+            tracing::error!(endpoint = %what, "applied but not served: {e}");
+        }
+    })
 }
 
 /// Milliseconds since the epoch, for commands.
@@ -127,20 +156,16 @@ pub fn now_ms() -> u64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64)
 }
 
-/// Publishes every sample as revision 1 of its endpoint, into a store created just now.
-fn seed_samples(store: &Store) -> anyhow::Result<()> {
-    for (namespace, name, source) in SAMPLES {
-        let command = Command::Publish {
-            endpoint: EndpointKey::new(namespace, name),
-            source: source.to_owned(),
+/// Every sample as a publish, for the store of a node that initialises its cluster.
+fn sample_commands() -> Vec<Command> {
+    SAMPLES
+        .iter()
+        .map(|(namespace, name, source)| Command::Publish {
+            endpoint: EndpointKey::new(*namespace, *name),
+            source: (*source).to_owned(),
             author: "switchyard".into(),
             notes: "sample endpoint".into(),
             at_ms: now_ms(),
-        };
-        store
-            .apply(&command)
-            .context("cannot seed the store")?
-            .map_err(|r| anyhow::anyhow!("cannot seed sample {namespace}/{name}: {r}"))?;
-    }
-    Ok(())
+        })
+        .collect()
 }

@@ -16,6 +16,8 @@ use switchyard_actors::{ConfigError, DependencyConfig, Json};
 use switchyard_endpoints::script::ScriptLimits;
 use switchyard_storage::{NAME_RULE, is_valid_name};
 
+use crate::cluster::ClusterConfig;
+
 /// The whole configuration.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -26,6 +28,8 @@ pub struct Config {
     pub auth: AuthConfig,
     /// Sandbox limits of endpoint scripts.
     pub scripts: ScriptLimits,
+    /// Replication: this node's cluster (alone when absent).
+    pub cluster: ClusterConfig,
     /// Backend dependencies by name; the demo set when absent.
     pub dependencies: BTreeMap<String, DependencyConfig>,
 }
@@ -36,6 +40,7 @@ impl Default for Config {
             server: ServerConfig::default(),
             auth: AuthConfig::default(),
             scripts: ScriptLimits::default(),
+            cluster: ClusterConfig::default(),
             dependencies: demo_dependencies(),
         }
     }
@@ -233,6 +238,7 @@ impl Config {
             }
         }
         self.scripts.validate("scripts")?;
+        self.cluster.validate()?;
         for (name, dep) in &self.dependencies {
             if !is_valid_name(name) {
                 return Err(err(&format!("dependencies.{name}"), &format!("a dependency name is {NAME_RULE}")));

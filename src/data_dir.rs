@@ -1,6 +1,6 @@
 //! A node's data directory (`server.data_dir`): the endpoint store in `store/` (a directory of its
-//! own, which the store owns entirely) and the generated admin token in `admin-token`, both
-//! readable by the owner only.
+//! own, which the store owns entirely), the Raft log in `raft/` and the generated admin token in
+//! `admin-token`, all readable by the owner only.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -46,6 +46,11 @@ impl DataDir {
     /// The endpoint store's directory.
     pub fn store(&self) -> PathBuf {
         self.root.join("store")
+    }
+
+    /// The Raft log's directory (beside the store, which is its state machine).
+    pub fn raft(&self) -> PathBuf {
+        self.root.join("raft")
     }
 
     /// The built-in admin token: `from_env` when given, else the one generated into this directory

@@ -10,6 +10,7 @@ pub mod app;
 pub mod auth;
 pub mod banner;
 pub mod cli;
+pub mod cluster;
 pub mod config;
 pub mod data_dir;
 pub mod demo;

@@ -88,6 +88,7 @@ pub fn serve(
             .into_utoipa_app()
             .service(api())
             .into_app()
+            .configure(crate::cluster::rpc::routes)
             .route("/healthz", web::get().to(healthz))
             .route("/readyz", web::get().to(healthz))
             .default_service(web::to(not_found))

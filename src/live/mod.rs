@@ -117,16 +117,22 @@ impl LiveEndpoints {
             limiters: Mutex::new(HashMap::new()),
             reloading: Mutex::new(()),
         };
-        let records = live.store.endpoints()?;
+        live.reload_all()?;
+        Ok(live)
+    }
+
+    /// Rebuilds every endpoint from the store (at start, and after a snapshot replaced the store).
+    pub fn reload_all(&self) -> Result<(), LoadError> {
+        let _one_at_a_time = self.reloading.lock();
         let mut all = ByName::new();
-        for record in records {
-            let endpoint = live.build(record)?;
+        for record in self.store.endpoints()? {
+            let endpoint = self.build(record)?;
             all.entry(endpoint.key.namespace.clone())
                 .or_default()
                 .insert(endpoint.key.name.clone(), Arc::new(endpoint));
         }
-        live.endpoints.store(Arc::new(all));
-        Ok(live)
+        self.endpoints.store(Arc::new(all));
+        Ok(())
     }
 
     /// The compile cache (publishing compiles through it, so the reload after finds it compiled).
