@@ -23,7 +23,7 @@ use tokio::time::Instant;
 
 use crate::backend::BackendError;
 use crate::bulkhead::Permit;
-use crate::dependency::Shared;
+use crate::dependency::shared::Shared;
 use crate::json::Json;
 
 /// What the actor reports back for one call.

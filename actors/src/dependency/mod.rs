@@ -18,37 +18,22 @@ use serde_json::Value;
 use tokio::sync::oneshot;
 use tokio::time::Instant;
 
+pub(crate) mod shared;
+
+use shared::{Rolling, Shared, Timing};
+
 use crate::actor::{DependencyActor, ExecError, Execute, Executed};
 use crate::backend::{Backend, BackendErrorKind};
 use crate::breaker::{Admission, BreakerState, CircuitBreaker};
 use crate::bulkhead::{Bulkhead, Permit};
-use crate::config::{ConfigError, DependencyConfig, Force, Isolation, SettingsPatch};
-use crate::error::{CallError, ErrorKind, FallbackError};
+use crate::config::{DependencyConfig, Force, Isolation, SettingsPatch};
+use crate::error::{CallError, ConfigError, ErrorKind, FallbackError};
 use crate::event::Counts;
 use crate::event::Event;
 use crate::fallback::{Fallback, FallbackFn};
 use crate::json::Json;
+pub use crate::reply::{Origin, Reply};
 use crate::stats::{DependencySnapshot, Latencies};
-
-/// A successful answer: from the backend, or from a fallback.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Reply {
-    /// The body; `None` is an empty reply (a `silent` fallback emits nothing).
-    pub body: Option<Json>,
-    /// Where it came from.
-    pub origin: Origin,
-}
-
-/// Where a reply came from (for traces and scripts).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Origin {
-    /// The backend answered.
-    Backend,
-    /// A fallback answered instead, because of this error.
-    Fallback(ErrorKind),
-    /// The item came from this collapsed batch.
-    Collapsed(u64),
-}
 
 /// Where a dependency's actor runs.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -58,37 +43,6 @@ pub enum Placement {
     OwnArbiter,
     /// The current arbiter: tests on tokio's paused clock, where every timer must share one runtime.
     CurrentArbiter,
-}
-
-/// State shared by the handle(s) and the actor.
-pub(crate) struct Shared {
-    pub name: Arc<str>,
-    pub settings: ArcSwap<DependencyConfig>,
-    pub backend: Arc<dyn Backend>,
-    /// Breaker, rolling counts and latency histograms behind one lock: a call takes it twice
-    /// (admission, then its outcome), whatever it records.
-    rolling: Mutex<Rolling>,
-    bulkhead: Arc<Bulkhead>,
-    fallbacks: Arc<Bulkhead>,
-    fallback: Fallback,
-    executing: AtomicUsize,
-    pub restarts: AtomicU64,
-}
-
-struct Rolling {
-    breaker: CircuitBreaker,
-    latencies: Latencies,
-    /// Totals since start (monotonic, for Prometheus); under the same lock, so counting is free.
-    cumulative: Counts,
-}
-
-/// The latencies of one finished call.
-#[derive(Clone, Copy)]
-struct Timing {
-    /// The backend's own time, if it executed.
-    execution: Option<Duration>,
-    /// Everything the caller waited.
-    total: Duration,
 }
 
 /// How a call failed, for the fallback step.
@@ -102,33 +56,6 @@ struct Failed {
     started: Instant,
     /// Whether to run the fallback at all.
     run_fallback: bool,
-}
-
-/// Counts a call as executing for as long as it lives (owned, for calls on the actor).
-pub(crate) struct ExecutingGuard(Arc<Shared>);
-
-impl Drop for ExecutingGuard {
-    fn drop(&mut self) {
-        self.0.executing.fetch_sub(1, Ordering::AcqRel);
-    }
-}
-
-impl Shared {
-    pub fn executing_guard(self: &Arc<Self>) -> ExecutingGuard {
-        self.executing.fetch_add(1, Ordering::AcqRel);
-        ExecutingGuard(Arc::clone(self))
-    }
-
-    fn record(&self, events: &[Event], timing: Option<Timing>, now: Instant) {
-        let mut rolling = self.rolling.lock();
-        for &event in events {
-            rolling.cumulative.add(event, 1);
-            rolling.breaker.record(event, now);
-        }
-        if let Some(t) = timing {
-            rolling.latencies.record(t.execution, t.total, now);
-        }
-    }
 }
 
 /// Reports the half-open trial's end to the breaker; a trial dropped unfinished (its caller
