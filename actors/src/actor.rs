@@ -13,7 +13,6 @@ use std::collections::VecDeque;
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
-use std::time::Duration;
 
 use actix::prelude::*;
 use futures::FutureExt;
@@ -21,25 +20,9 @@ use serde_json::Value;
 use tokio::sync::oneshot;
 use tokio::time::Instant;
 
-use crate::backend::BackendError;
 use crate::bulkhead::Permit;
+use crate::dependency::outcome::{ExecError, Executed};
 use crate::dependency::shared::Shared;
-use crate::json::Json;
-
-/// What the actor reports back for one call.
-#[derive(Debug)]
-pub(crate) struct Executed {
-    pub result: Result<Json, ExecError>,
-    /// The backend's own time.
-    pub elapsed: Duration,
-}
-
-/// How an execution failed.
-#[derive(Debug)]
-pub(crate) enum ExecError {
-    Backend(BackendError),
-    Panicked(String),
-}
 
 /// One call to execute. Carries its bulkhead permit, so the place stays taken until the backend
 /// work really ends (or the message is dropped).

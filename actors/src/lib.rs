@@ -31,7 +31,8 @@ pub mod window;
 
 pub use backend::{Backend, BackendError, BackendErrorKind};
 pub use config::{DependencyConfig, Force, Isolation, SettingsPatch};
-pub use dependency::{DependencyBuilder, DependencyHandle, Placement};
+pub use dependency::DependencyHandle;
+pub use dependency::start::{DependencyBuilder, Placement};
 pub use error::{CallError, ConfigError, ErrorKind, FallbackError};
 pub use event::{Counts, Event};
 pub use json::Json;

@@ -8,7 +8,8 @@ use std::sync::Arc;
 
 use crate::backend::Backend;
 use crate::config::DependencyConfig;
-use crate::dependency::{DependencyHandle, Placement};
+use crate::dependency::DependencyHandle;
+use crate::dependency::start::Placement;
 use crate::error::ConfigError;
 use crate::stats::DependencySnapshot;
 

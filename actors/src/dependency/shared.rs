@@ -62,6 +62,32 @@ impl Drop for ExecutingGuard {
 }
 
 impl Shared {
+    /// Fresh state for a dependency whose config is already validated: a closed breaker, empty
+    /// windows, nothing running.
+    pub(super) fn new(
+        name: &str,
+        config: DependencyConfig,
+        backend: Arc<dyn Backend>,
+        fallback: Fallback,
+        now: Instant,
+    ) -> Self {
+        Self {
+            name: Arc::from(name),
+            rolling: Mutex::new(Rolling {
+                breaker: CircuitBreaker::new(&config.breaker, now),
+                latencies: Latencies::new(&config.metrics, now),
+                cumulative: Counts::default(),
+            }),
+            settings: ArcSwap::from_pointee(config),
+            backend,
+            bulkhead: Bulkhead::new(),
+            fallbacks: Bulkhead::new(),
+            fallback,
+            executing: AtomicUsize::new(0),
+            restarts: AtomicU64::new(0),
+        }
+    }
+
     pub(crate) fn executing_guard(self: &Arc<Self>) -> ExecutingGuard {
         self.executing.fetch_add(1, Ordering::AcqRel);
         ExecutingGuard(Arc::clone(self))
