@@ -1,0 +1,163 @@
+//! Request collapsing (Hystrix's collapser): single-item calls to a batchable operation that arrive
+//! within `window_ms` become one backend batch of at most `max_batch` items.
+//!
+//! The first call of a batch opens it and arms its window; the call that fills it, or the window's
+//! end, sends it. Calls with different arguments besides the key never share a batch (their
+//! canonical remainder is part of the batch key), and `shards > 1` splits batches further by a
+//! hash of the key (for backends partitioned by id). The batch runs through the dependency's
+//! breaker, bulkhead and timeout but not its fallback; each caller then gets only its own item, a
+//! missing item fails that caller alone, and a failed batch fails every caller, each of whom gets
+//! the dependency's fallback for its own single call. Whether a collapser is global or lives for
+//! one request is the owner's choice (see [`Scope`]); the mechanism is the same.
+//!
+//! The decisions (which batch, opened / joined / full, expired, which item for whom) are the pure
+//! state machine in [`batches`]; this file is the thin actor side that spawns a send or sleeps
+//! until a window ends as that machine answers, calls the dependency and hands out the replies.
+
+use std::sync::Arc;
+
+use parking_lot::Mutex;
+use serde_json::Value;
+use tokio::sync::oneshot;
+use tokio::time::Instant;
+
+use crate::dependency::DependencyHandle;
+use crate::error::{CallError, ErrorKind};
+use crate::event::Event;
+use crate::reply::{Origin, Reply};
+use batches::{Added, Batch, Batches, RouteError};
+use stats::BatchStats;
+
+mod batches;
+mod items;
+mod stats;
+
+pub use crate::config::{CollapserConfig, Scope};
+pub use stats::CollapserSnapshot;
+
+/// One caller waiting in a batch.
+struct Waiter {
+    args: Value,
+    reply: oneshot::Sender<Result<Reply, CallError>>,
+}
+
+struct Inner {
+    dependency: DependencyHandle,
+    operation: String,
+    config: CollapserConfig,
+    batches: Mutex<Batches<Waiter>>,
+    stats: BatchStats,
+}
+
+/// Collapses calls of one operation of one dependency. Cheap to clone.
+#[derive(Clone)]
+pub struct Collapser {
+    inner: Arc<Inner>,
+}
+
+impl Collapser {
+    /// A collapser for `operation` of `dependency`; `config` must be valid.
+    pub fn new(dependency: DependencyHandle, operation: &str, config: CollapserConfig) -> Self {
+        Self {
+            inner: Arc::new(Inner {
+                dependency,
+                operation: operation.to_owned(),
+                batches: Mutex::new(Batches::new(&config)),
+                config,
+                stats: BatchStats::new(),
+            }),
+        }
+    }
+
+    /// The operation collapsed.
+    pub fn operation(&self) -> &str {
+        &self.inner.operation
+    }
+
+    /// Calls the single operation with `args`, by way of a batch. Needs a local task set (an actix
+    /// arbiter or worker): the batch is sent from a task spawned on the caller's thread.
+    pub async fn call(&self, args: &Value) -> Result<Reply, CallError> {
+        let inner = &self.inner;
+        let routed = batches::route(&inner.config, args).map_err(|e| {
+            let message = match e {
+                RouteError::NotAnObject => format!("{} takes an object of arguments", inner.operation),
+                RouteError::MissingKey => format!("{} needs the argument `{}`", inner.operation, inner.config.key_arg),
+            };
+            self.error(ErrorKind::BadRequest, message)
+        })?;
+        let (reply, answer) = oneshot::channel();
+        let waiter = Waiter { args: args.clone(), reply };
+        let added = inner.batches.lock().add(routed, waiter, Instant::now());
+        inner.dependency.record_event(Event::Collapsed);
+        match added {
+            Added::Joined => {}
+            Added::Full(batch) => {
+                let this = self.clone();
+                actix_rt::spawn(async move { this.send(batch).await });
+            }
+            Added::Opened { key, id, deadline } => {
+                let this = self.clone();
+                actix_rt::spawn(async move {
+                    tokio::time::sleep_until(deadline).await;
+                    let batch = this.inner.batches.lock().expire(&key, id);
+                    if let Some(batch) = batch {
+                        this.send(batch).await;
+                    }
+                });
+            }
+        }
+        match answer.await {
+            Ok(result) => result,
+            Err(_) => Err(self.error(ErrorKind::Failure, "the batch carrying this call was dropped")),
+        }
+    }
+
+    fn error(&self, kind: ErrorKind, message: impl Into<std::borrow::Cow<'static, str>>) -> CallError {
+        CallError::new(&Arc::from(self.inner.dependency.name()), kind, message)
+    }
+
+    /// Sends one batch and hands each waiter its item, its error, or its fallback.
+    async fn send(&self, batch: Batch<Waiter>) {
+        let inner = &self.inner;
+        let (args, items) = batch.args(&inner.config.batch_arg);
+        inner.stats.record(items, batch.len());
+        let result = inner.dependency.call_without_fallback(&inner.config.into, &args).await;
+        let split = result.and_then(|reply| match &reply.body {
+            None => Ok(Default::default()),
+            Some(body) => items::split(body.as_str(), &inner.config).map_err(|m| self.error(ErrorKind::Failure, m)),
+        });
+        match split {
+            Ok(items) => {
+                let id = batch.id;
+                for delivery in batch.deliver(&items) {
+                    let answer = match delivery.item {
+                        Some(item) => {
+                            inner.dependency.remember(&inner.operation, &delivery.waiter.args, &item);
+                            Ok(Reply { body: Some(item), origin: Origin::Collapsed(id) })
+                        }
+                        None => Err(self.error(
+                            ErrorKind::BadRequest,
+                            format!("no item with {} = {} in the batch reply", inner.config.item_key, delivery.key),
+                        )),
+                    };
+                    let _ = delivery.waiter.reply.send(answer);
+                }
+            }
+            Err(error) => {
+                let fallbacks = batch.into_waiters().map(|waiter| {
+                    let error = error.clone();
+                    async move {
+                        let answer = inner.dependency.fallback(&inner.operation, &waiter.args, error).await;
+                        let _ = waiter.reply.send(answer);
+                    }
+                });
+                futures::future::join_all(fallbacks).await;
+            }
+        }
+    }
+
+    /// Batch statistics since start.
+    pub fn snapshot(&self) -> CollapserSnapshot {
+        self.inner.stats.snapshot(&self.inner.operation)
+    }
+}
