@@ -17,7 +17,7 @@ use tokio::time::Instant;
 
 use super::items::ItemKey;
 use crate::config::CollapserConfig;
-use crate::json::Json;
+use crate::json::{self, Json};
 
 /// Which open batch a call belongs to: calls share a batch only if they hash to the same shard and
 /// agree on every argument besides the key.
@@ -62,7 +62,7 @@ pub(crate) fn route(config: &CollapserConfig, args: &Value) -> Result<Routed, Ro
     } else {
         0
     };
-    let key = BatchKey { shard, rest: Value::Object(rest.clone()).to_string() };
+    let key = BatchKey { shard, rest: json::canonical(&Value::Object(rest.clone())) };
     Ok(Routed { key, rest, item })
 }
 
