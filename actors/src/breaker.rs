@@ -39,10 +39,14 @@ pub enum Admission {
     ShortCircuited,
 }
 
+/// Where the breaker stands, with what deciding the next step needs.
 #[derive(Clone, Copy, Debug)]
-enum State {
+enum Phase {
+    /// Calls go through; the health snapshot decides when to open.
     Closed,
+    /// Calls are short-circuited until `since + sleep_window_ms`.
     Open { since: Instant },
+    /// The trial is in flight; its end decides.
     HalfOpen,
 }
 
@@ -60,9 +64,13 @@ pub struct Health {
 /// Circuit breaker with its rolling window.
 #[derive(Debug)]
 pub struct CircuitBreaker {
-    state: State,
+    /// Closed, open or half-open.
+    phase: Phase,
+    /// The rolling event counts the health is computed from.
     window: RollingCounts,
+    /// The last health snapshot: what opening is decided on.
     health: Health,
+    /// When that snapshot was taken (`None`: never, take one at the next admission).
     health_taken_at: Option<Instant>,
 }
 
@@ -70,7 +78,7 @@ impl CircuitBreaker {
     /// A closed breaker with an empty window.
     pub fn new(settings: &BreakerConfig, now: Instant) -> Self {
         Self {
-            state: State::Closed,
+            phase: Phase::Closed,
             window: Self::window_for(settings, now),
             health: Health::default(),
             health_taken_at: None,
@@ -97,8 +105,8 @@ impl CircuitBreaker {
             Some(Force::Closed) => return Admission::Allowed,
             None => {}
         }
-        match self.state {
-            State::Closed => {
+        match self.phase {
+            Phase::Closed => {
                 self.refresh_health(snapshot_every, now);
                 let h = self.health;
                 let tripped = h.calls > 0
@@ -106,21 +114,21 @@ impl CircuitBreaker {
                     && h.errors * 100 >= u64::from(settings.error_percent) * h.calls;
                 if tripped {
                     tracing::info!(calls = h.calls, error_percent = h.error_percent, "circuit opened");
-                    self.state = State::Open { since: now };
+                    self.phase = Phase::Open { since: now };
                     Admission::ShortCircuited
                 } else {
                     Admission::Allowed
                 }
             }
-            State::Open { since } => {
+            Phase::Open { since } => {
                 if now.saturating_duration_since(since) >= Duration::from_millis(settings.sleep_window_ms) {
-                    self.state = State::HalfOpen;
+                    self.phase = Phase::HalfOpen;
                     Admission::Trial
                 } else {
                     Admission::ShortCircuited
                 }
             }
-            State::HalfOpen => Admission::ShortCircuited,
+            Phase::HalfOpen => Admission::ShortCircuited,
         }
     }
 
@@ -136,18 +144,18 @@ impl CircuitBreaker {
 
     /// Ends the half-open trial: success closes and clears the window, failure reopens.
     pub fn trial_finished(&mut self, succeeded: bool, now: Instant) {
-        if !matches!(self.state, State::HalfOpen) {
+        if !matches!(self.phase, Phase::HalfOpen) {
             return;
         }
         if succeeded {
             tracing::info!("circuit closed after a successful trial");
-            self.state = State::Closed;
+            self.phase = Phase::Closed;
             self.window.reset();
             self.health = Health::default();
             self.health_taken_at = Some(now);
         } else {
             tracing::info!("trial failed; circuit reopened");
-            self.state = State::Open { since: now };
+            self.phase = Phase::Open { since: now };
         }
     }
 
@@ -163,10 +171,10 @@ impl CircuitBreaker {
 
     /// The breaker's own state (ignoring `force`).
     pub fn state(&self) -> BreakerState {
-        match self.state {
-            State::Closed => BreakerState::Closed,
-            State::Open { .. } => BreakerState::Open,
-            State::HalfOpen => BreakerState::HalfOpen,
+        match self.phase {
+            Phase::Closed => BreakerState::Closed,
+            Phase::Open { .. } => BreakerState::Open,
+            Phase::HalfOpen => BreakerState::HalfOpen,
         }
     }
 

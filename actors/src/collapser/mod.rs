@@ -37,29 +37,38 @@ pub use stats::CollapserSnapshot;
 
 /// One caller waiting in a batch.
 struct Waiter {
+    /// The caller's own arguments: for the stale fallback's memory and for its own fallback.
     args: Value,
+    /// Where its item, its error or its fallback's answer goes.
     reply: oneshot::Sender<Result<Reply, CallError>>,
 }
 
-struct Inner {
+/// What every clone of a collapser shares.
+struct CollapserCore {
+    /// The dependency the batches are sent to (breaker, bulkhead, timeout; no fallback).
     dependency: DependencyHandle,
+    /// The single operation collapsed.
     operation: String,
+    /// How it collapses (validated).
     config: CollapserConfig,
+    /// The open batches, decided by the pure state machine; the lock is held only to add or
+    /// expire, never across a send.
     batches: Mutex<Batches<Waiter>>,
+    /// Batch sizes and calls batched since start.
     stats: BatchStats,
 }
 
 /// Collapses calls of one operation of one dependency. Cheap to clone.
 #[derive(Clone)]
 pub struct Collapser {
-    inner: Arc<Inner>,
+    core: Arc<CollapserCore>,
 }
 
 impl Collapser {
     /// A collapser for `operation` of `dependency`; `config` must be valid.
     pub fn new(dependency: DependencyHandle, operation: &str, config: CollapserConfig) -> Self {
         Self {
-            inner: Arc::new(Inner {
+            core: Arc::new(CollapserCore {
                 dependency,
                 operation: operation.to_owned(),
                 batches: Mutex::new(Batches::new(&config)),
@@ -71,24 +80,24 @@ impl Collapser {
 
     /// The operation collapsed.
     pub fn operation(&self) -> &str {
-        &self.inner.operation
+        &self.core.operation
     }
 
     /// Calls the single operation with `args`, by way of a batch. Needs a local task set (an actix
     /// arbiter or worker): the batch is sent from a task spawned on the caller's thread.
     pub async fn call(&self, args: &Value) -> Result<Reply, CallError> {
-        let inner = &self.inner;
-        let routed = batches::route(&inner.config, args).map_err(|e| {
+        let core = &self.core;
+        let routed = batches::route(&core.config, args).map_err(|e| {
             let message = match e {
-                RouteError::NotAnObject => format!("{} takes an object of arguments", inner.operation),
-                RouteError::MissingKey => format!("{} needs the argument `{}`", inner.operation, inner.config.key_arg),
+                RouteError::NotAnObject => format!("{} takes an object of arguments", core.operation),
+                RouteError::MissingKey => format!("{} needs the argument `{}`", core.operation, core.config.key_arg),
             };
             self.error(ErrorKind::BadRequest, message)
         })?;
         let (reply, answer) = oneshot::channel();
         let waiter = Waiter { args: args.clone(), reply };
-        let added = inner.batches.lock().add(routed, waiter, Instant::now());
-        inner.dependency.record_event(Event::Collapsed);
+        let added = core.batches.lock().add(routed, waiter, Instant::now());
+        core.dependency.record_event(Event::Collapsed);
         match added {
             Added::Joined => {}
             Added::Full(batch) => {
@@ -99,7 +108,7 @@ impl Collapser {
                 let this = self.clone();
                 actix_rt::spawn(async move {
                     tokio::time::sleep_until(deadline).await;
-                    let batch = this.inner.batches.lock().expire(&key, id);
+                    let batch = this.core.batches.lock().expire(&key, id);
                     if let Some(batch) = batch {
                         this.send(batch).await;
                     }
@@ -113,18 +122,18 @@ impl Collapser {
     }
 
     fn error(&self, kind: ErrorKind, message: impl Into<std::borrow::Cow<'static, str>>) -> CallError {
-        CallError::new(&Arc::from(self.inner.dependency.name()), kind, message)
+        CallError::new(&Arc::from(self.core.dependency.name()), kind, message)
     }
 
     /// Sends one batch and hands each waiter its item, its error, or its fallback.
     async fn send(&self, batch: Batch<Waiter>) {
-        let inner = &self.inner;
-        let (args, items) = batch.args(&inner.config.batch_arg);
-        inner.stats.record(items, batch.len());
-        let result = inner.dependency.call_without_fallback(&inner.config.into, &args).await;
+        let core = &self.core;
+        let (args, items) = batch.args(&core.config.batch_arg);
+        core.stats.record(items, batch.len());
+        let result = core.dependency.call_without_fallback(&core.config.into, &args).await;
         let split = result.and_then(|reply| match &reply.body {
             None => Ok(Default::default()),
-            Some(body) => items::split(body.as_str(), &inner.config).map_err(|m| self.error(ErrorKind::Failure, m)),
+            Some(body) => items::split(body.as_str(), &core.config).map_err(|m| self.error(ErrorKind::Failure, m)),
         });
         match split {
             Ok(items) => {
@@ -132,12 +141,12 @@ impl Collapser {
                 for delivery in batch.deliver(&items) {
                     let answer = match delivery.item {
                         Some(item) => {
-                            inner.dependency.remember(&inner.operation, &delivery.waiter.args, &item);
+                            core.dependency.remember(&core.operation, &delivery.waiter.args, &item);
                             Ok(Reply { body: Some(item), origin: Origin::Collapsed(id) })
                         }
                         None => Err(self.error(
                             ErrorKind::BadRequest,
-                            format!("no item with {} = {} in the batch reply", inner.config.item_key, delivery.key),
+                            format!("no item with {} = {} in the batch reply", core.config.item_key, delivery.key),
                         )),
                     };
                     let _ = delivery.waiter.reply.send(answer);
@@ -147,7 +156,7 @@ impl Collapser {
                 let fallbacks = batch.into_waiters().map(|waiter| {
                     let error = error.clone();
                     async move {
-                        let answer = inner.dependency.fallback(&inner.operation, &waiter.args, error).await;
+                        let answer = core.dependency.fallback(&core.operation, &waiter.args, error).await;
                         let _ = waiter.reply.send(answer);
                     }
                 });
@@ -158,6 +167,6 @@ impl Collapser {
 
     /// Batch statistics since start.
     pub fn snapshot(&self) -> CollapserSnapshot {
-        self.inner.stats.snapshot(&self.inner.operation)
+        self.core.stats.snapshot(&self.core.operation)
     }
 }

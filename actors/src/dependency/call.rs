@@ -16,10 +16,10 @@ use tokio::sync::oneshot;
 use tokio::time::Instant;
 
 use super::DependencyHandle;
-use super::executor::Executor;
-use super::outcome::{self, ExecError, Executed, Outcome};
-use super::shared::{Shared, Timing};
-use crate::actor::Execute;
+use super::outcome::{self, Outcome, RunError, RunResult};
+use super::runner::Runner;
+use super::shared::{DependencyCore, Timing};
+use crate::actor::RunCall;
 use crate::breaker::Admission;
 use crate::bulkhead::Permit;
 use crate::config::Isolation;
@@ -45,21 +45,23 @@ struct Failed {
 /// Reports the half-open trial's end to the breaker; a trial dropped unfinished (its caller
 /// cancelled) counts as failed, so the breaker can never stay half-open forever.
 struct Trial {
-    shared: Option<Arc<Shared>>,
+    /// The dependency whose breaker admitted this call as its trial; `None` for any other call,
+    /// and once the trial is reported.
+    core: Option<Arc<DependencyCore>>,
 }
 
 impl Trial {
     fn finish(mut self, succeeded: bool) {
-        if let Some(shared) = self.shared.take() {
-            shared.rolling.lock().breaker.trial_finished(succeeded, Instant::now());
+        if let Some(core) = self.core.take() {
+            core.ledger.lock().breaker.trial_finished(succeeded, Instant::now());
         }
     }
 }
 
 impl Drop for Trial {
     fn drop(&mut self) {
-        if let Some(shared) = self.shared.take() {
-            shared.rolling.lock().breaker.trial_finished(false, Instant::now());
+        if let Some(core) = self.core.take() {
+            core.ledger.lock().breaker.trial_finished(false, Instant::now());
         }
     }
 }
@@ -71,12 +73,12 @@ impl DependencyHandle {
     }
 
     async fn call_inner(&self, operation: &str, args: &Value, run_fallback: bool) -> Result<Reply, CallError> {
-        let shared = &self.inner.shared;
+        let core = &self.started.core;
         let started = Instant::now();
         let (admission, limit, timeout) = {
-            let settings = shared.settings.load();
+            let settings = core.settings.load();
             let snapshot_every = Duration::from_millis(settings.metrics.health_snapshot_ms);
-            let admission = shared.rolling.lock().breaker.admit(&settings.breaker, snapshot_every, started);
+            let admission = core.ledger.lock().breaker.admit(&settings.breaker, snapshot_every, started);
             let limit = match settings.isolation {
                 Isolation::Actor => settings.max_concurrent + settings.queue,
                 Isolation::Semaphore => settings.max_concurrent,
@@ -84,33 +86,33 @@ impl DependencyHandle {
             (admission, limit, Duration::from_millis(settings.timeout_ms))
         };
         if admission == Admission::ShortCircuited {
-            let error = CallError::new(&shared.name, ErrorKind::ShortCircuited, "circuit breaker is open");
+            let error = CallError::new(&core.name, ErrorKind::ShortCircuited, "circuit breaker is open");
             let failed = Failed { cause: Some(Event::ShortCircuited), execution: None, started, run_fallback };
             return self.fall_back(failed, error, operation, args).await;
         }
-        let trial = Trial { shared: (admission == Admission::Trial).then(|| Arc::clone(shared)) };
-        let Some(permit) = shared.bulkhead.try_acquire(limit) else {
+        let trial = Trial { core: (admission == Admission::Trial).then(|| Arc::clone(core)) };
+        let Some(permit) = core.bulkhead.try_acquire(limit) else {
             return self.rejected(trial, operation, args, started, run_fallback).await;
         };
-        let executed = match &self.inner.executor {
-            Executor::Inline => {
+        let ran = match &self.started.runner {
+            Runner::Inline => {
                 // Most in-memory calls are ready at the first poll: only arm a timer when not.
                 let mut run = std::pin::pin!(self.run_inline(operation, args, permit));
                 match futures::poll!(run.as_mut()) {
-                    std::task::Poll::Ready(executed) => Some(executed),
+                    std::task::Poll::Ready(ran) => Some(ran),
                     std::task::Poll::Pending => tokio::time::timeout_at(started + timeout, run).await.ok(),
                 }
             }
-            Executor::Actor { addr, .. } => {
+            Runner::OnActor { addr, .. } => {
                 let (reply, answer) = oneshot::channel();
-                let call = Execute { operation: Arc::from(operation), args: args.clone(), reply, permit };
+                let call = RunCall { operation: Arc::from(operation), args: args.clone(), reply, permit };
                 if addr.try_send(call).is_err() {
                     return self.rejected(trial, operation, args, started, run_fallback).await;
                 }
                 match tokio::time::timeout_at(started + timeout, answer).await {
-                    Ok(Ok(executed)) => Some(executed),
-                    Ok(Err(_closed)) => Some(Executed {
-                        result: Err(ExecError::Panicked("dependency actor restarted while the call ran".into())),
+                    Ok(Ok(ran)) => Some(ran),
+                    Ok(Err(_closed)) => Some(RunResult {
+                        result: Err(RunError::Panicked("dependency actor restarted while the call ran".into())),
                         elapsed: started.elapsed(),
                     }),
                     Err(_elapsed) => None,
@@ -119,11 +121,11 @@ impl DependencyHandle {
         };
         let now = Instant::now();
         // Inline execution is timed by the caller, from the same clock read as the total.
-        let mut executed = executed;
-        if let (Some(executed), Executor::Inline) = (&mut executed, &self.inner.executor) {
-            executed.elapsed = now - started;
+        let mut ran = ran;
+        if let (Some(ran), Runner::Inline) = (&mut ran, &self.started.runner) {
+            ran.elapsed = now - started;
         }
-        let outcome = outcome::classify(executed, timeout);
+        let outcome = outcome::classify(ran, timeout);
         // The trial is settled first, so a successful trial is the first call counted in the fresh
         // window.
         trial.finish(outcome.trial_succeeded());
@@ -132,16 +134,16 @@ impl DependencyHandle {
         let timing = Timing { execution, total: now - started };
         match result {
             Ok(json) => {
-                shared.record(&[event], Some(timing), now);
-                shared.fallback.remember(operation, args, &json);
+                core.record(&[event], Some(timing), now);
+                core.fallback.remember(operation, args, &json);
                 Ok(Reply { body: Some(json), origin: Origin::Backend })
             }
             Err((kind, message)) if !falls_back => {
-                shared.record(&[event], Some(timing), now);
-                Err(CallError::new(&shared.name, kind, message))
+                core.record(&[event], Some(timing), now);
+                Err(CallError::new(&core.name, kind, message))
             }
             Err((kind, message)) => {
-                let error = CallError::new(&shared.name, kind, message);
+                let error = CallError::new(&core.name, kind, message);
                 let failed = Failed { cause: Some(event), execution, started, run_fallback };
                 self.fall_back(failed, error, operation, args).await
             }
@@ -150,19 +152,19 @@ impl DependencyHandle {
 
     /// Runs the backend in the caller's task. Its execution time is filled in by the caller, from
     /// the same clock read as the total (each read costs ~30 ns, a fifth of the budget).
-    async fn run_inline(&self, operation: &str, args: &Value, permit: Permit) -> Executed {
+    async fn run_inline(&self, operation: &str, args: &Value, permit: Permit) -> RunResult {
         use futures::FutureExt;
         use std::panic::AssertUnwindSafe;
         let _permit = permit;
-        let backend = &self.inner.shared.backend;
+        let backend = &self.started.core.backend;
         let result = match std::panic::catch_unwind(AssertUnwindSafe(|| backend.call(operation, args))) {
-            Err(_) => Err(ExecError::Panicked("backend panicked".into())),
+            Err(_) => Err(RunError::Panicked("backend panicked".into())),
             Ok(future) => match AssertUnwindSafe(future).catch_unwind().await {
-                Ok(result) => result.map_err(ExecError::Backend),
-                Err(_) => Err(ExecError::Panicked("backend panicked".into())),
+                Ok(result) => result.map_err(RunError::Backend),
+                Err(_) => Err(RunError::Panicked("backend panicked".into())),
             },
         };
-        Executed { result, elapsed: Duration::ZERO }
+        RunResult { result, elapsed: Duration::ZERO }
     }
 
     async fn rejected(
@@ -174,7 +176,7 @@ impl DependencyHandle {
         run_fallback: bool,
     ) -> Result<Reply, CallError> {
         trial.finish(false);
-        let error = CallError::new(&self.inner.shared.name, ErrorKind::Rejected, "bulkhead is full");
+        let error = CallError::new(&self.started.core.name, ErrorKind::Rejected, "bulkhead is full");
         let failed = Failed { cause: Some(Event::Rejected), execution: None, started, run_fallback };
         self.fall_back(failed, error, operation, args).await
     }
@@ -188,9 +190,9 @@ impl DependencyHandle {
         operation: &str,
         args: &Value,
     ) -> Result<Reply, CallError> {
-        let shared = &self.inner.shared;
+        let core = &self.started.core;
         let Failed { cause, execution, started, run_fallback } = failed;
-        let quick = !run_fallback || matches!(shared.fallback, Fallback::Fail);
+        let quick = !run_fallback || matches!(core.fallback, Fallback::Fail);
         if quick {
             // Latency is recorded only for calls where something ran; a bare short-circuit or
             // rejection reads no clock beyond its start.
@@ -202,13 +204,13 @@ impl DependencyHandle {
                 }
             };
             let (list, n) = outcome::events(cause, run_fallback.then_some(Event::FallbackMissing));
-            shared.record(&list[..n], timing, now);
+            core.record(&list[..n], timing, now);
             return Err(if run_fallback { error.with_fallback(FallbackError::Missing) } else { error });
         }
-        let limit = shared.settings.load().fallback.max_concurrent;
-        let outcome = match shared.fallbacks.try_acquire(limit) {
+        let limit = core.settings.load().fallback.max_concurrent;
+        let outcome = match core.fallback_slots.try_acquire(limit) {
             None => Err((Event::FallbackRejection, FallbackError::Rejected)),
-            Some(_permit) => match shared.fallback.answer(operation, args, &error).await {
+            Some(_permit) => match core.fallback.answer(operation, args, &error).await {
                 Ok(body) => Ok(body),
                 Err(message) => Err((Event::FallbackFailure, FallbackError::Failed(message))),
             },
@@ -220,7 +222,7 @@ impl DependencyHandle {
             Err((event, why)) => (event, Err(error.with_fallback(why))),
         };
         let (list, n) = outcome::events(cause, Some(event));
-        shared.record(&list[..n], timing, now);
+        core.record(&list[..n], timing, now);
         result
     }
 
@@ -243,11 +245,11 @@ impl DependencyHandle {
 
     /// Remembers a good reply obtained elsewhere (a collapsed batch's item) for the stale fallback.
     pub fn remember(&self, operation: &str, args: &Value, reply: &Json) {
-        self.inner.shared.fallback.remember(operation, args, reply);
+        self.started.core.fallback.remember(operation, args, reply);
     }
 
     /// Counts an event that happened outside the call path (request cache hits, collapsed calls).
     pub fn record_event(&self, event: Event) {
-        self.inner.shared.record(&[event], None, Instant::now());
+        self.started.core.record(&[event], None, Instant::now());
     }
 }

@@ -2,7 +2,7 @@
 //!
 //! The handle is split by concept: [`shared`] holds the state the handle and the actor share,
 //! [`start`] builds it, [`call`] is the protected call path, [`outcome`] classifies a finished call
-//! (pure, tested without a runtime), [`snapshot`] reads the statistics, and [`executor`] says where
+//! (pure, tested without a runtime), [`snapshot`] reads the statistics, and [`runner`] says where
 //! calls run. This file holds the handle itself and what changes its settings; it re-exports
 //! nothing from its children, which all import the handle from here, so no import runs both ways.
 
@@ -12,48 +12,51 @@ use tokio::time::Instant;
 
 use crate::config::{DependencyConfig, SettingsPatch};
 use crate::error::ConfigError;
-use executor::Executor;
-use shared::Shared;
+use runner::Runner;
+use shared::DependencyCore;
 
 mod call;
-mod executor;
 pub(crate) mod outcome;
+mod runner;
 pub(crate) mod shared;
 mod snapshot;
 pub(crate) mod start;
 
-struct Inner {
-    shared: Arc<Shared>,
-    executor: Executor,
+/// What a started dependency is made of; the handle is a reference-counted pointer to it.
+struct Started {
+    /// The state the actor shares.
+    core: Arc<DependencyCore>,
+    /// Where calls run; owned by the handles only (dropping the last one stops the arbiter).
+    runner: Runner,
 }
 
 /// A started dependency. Cheap to clone; every clone is the same dependency.
 #[derive(Clone)]
 pub struct DependencyHandle {
-    inner: Arc<Inner>,
+    started: Arc<Started>,
 }
 
 impl DependencyHandle {
     /// The dependency's name.
     pub fn name(&self) -> &str {
-        &self.inner.shared.name
+        &self.started.core.name
     }
 
     /// The settings in force.
     pub fn settings(&self) -> Arc<DependencyConfig> {
-        self.inner.shared.settings.load_full()
+        self.started.core.settings.load_full()
     }
 
     /// Changes settings while serving; invalid values are refused and nothing changes.
     pub fn update_settings(&self, patch: &SettingsPatch) -> Result<Arc<DependencyConfig>, ConfigError> {
-        let shared = &self.inner.shared;
-        let prefix = format!("dependencies.{}", shared.name);
-        let mut rolling = shared.rolling.lock();
-        let old = shared.settings.load_full();
+        let core = &self.started.core;
+        let prefix = format!("dependencies.{}", core.name);
+        let mut ledger = core.ledger.lock();
+        let old = core.settings.load_full();
         let new = Arc::new(patch.apply_to(&old, &prefix)?);
-        rolling.breaker.reshape(&old.breaker, &new.breaker, Instant::now());
-        shared.settings.store(Arc::clone(&new));
-        tracing::info!(dependency = %shared.name, ?patch, "settings changed");
+        ledger.breaker.reshape(&old.breaker, &new.breaker, Instant::now());
+        core.settings.store(Arc::clone(&new));
+        tracing::info!(dependency = %core.name, ?patch, "settings changed");
         Ok(new)
     }
 }

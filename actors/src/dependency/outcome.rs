@@ -15,16 +15,19 @@ use crate::json::Json;
 
 /// What execution reports back for one call (from the actor, or from the caller's own task).
 #[derive(Debug)]
-pub(crate) struct Executed {
-    pub result: Result<Json, ExecError>,
+pub(crate) struct RunResult {
+    /// The backend's reply, or how running it failed.
+    pub result: Result<Json, RunError>,
     /// The backend's own time.
     pub elapsed: Duration,
 }
 
 /// How an execution failed.
 #[derive(Debug)]
-pub(crate) enum ExecError {
+pub(crate) enum RunError {
+    /// The backend answered with an error.
     Backend(BackendError),
+    /// The backend panicked, or its actor restarted while the call ran.
     Panicked(String),
 }
 
@@ -52,8 +55,8 @@ impl Outcome {
 }
 
 /// Classifies what execution produced; `None` means no answer came within `timeout`.
-pub(crate) fn classify(ran: Option<Executed>, timeout: Duration) -> Outcome {
-    let Some(Executed { result, elapsed }) = ran else {
+pub(crate) fn classify(ran: Option<RunResult>, timeout: Duration) -> Outcome {
+    let Some(RunResult { result, elapsed }) = ran else {
         return Outcome {
             event: Event::Timeout,
             result: Err((ErrorKind::Timeout, Cow::Owned(format!("no answer within {} ms", timeout.as_millis())))),
@@ -62,11 +65,11 @@ pub(crate) fn classify(ran: Option<Executed>, timeout: Duration) -> Outcome {
     };
     let (event, result) = match result {
         Ok(json) => (Event::Success, Ok(json)),
-        Err(ExecError::Backend(e)) if e.kind == BackendErrorKind::BadRequest => {
+        Err(RunError::Backend(e)) if e.kind == BackendErrorKind::BadRequest => {
             (Event::BadRequest, Err((ErrorKind::BadRequest, Cow::Owned(e.message))))
         }
-        Err(ExecError::Backend(e)) => (Event::Failure, Err((ErrorKind::Failure, Cow::Owned(e.message)))),
-        Err(ExecError::Panicked(message)) => (Event::Failure, Err((ErrorKind::Failure, Cow::Owned(message)))),
+        Err(RunError::Backend(e)) => (Event::Failure, Err((ErrorKind::Failure, Cow::Owned(e.message)))),
+        Err(RunError::Panicked(message)) => (Event::Failure, Err((ErrorKind::Failure, Cow::Owned(message)))),
     };
     Outcome { event, result, execution: Some(elapsed) }
 }
@@ -88,8 +91,8 @@ mod tests {
 
     const TIMEOUT: Duration = Duration::from_millis(250);
 
-    fn ran(result: Result<Json, ExecError>) -> Option<Executed> {
-        Some(Executed { result, elapsed: Duration::from_millis(7) })
+    fn ran(result: Result<Json, RunError>) -> Option<RunResult> {
+        Some(RunResult { result, elapsed: Duration::from_millis(7) })
     }
 
     fn counted(cause: Option<Event>, fallback: Option<Event>) -> Vec<Event> {
@@ -108,16 +111,16 @@ mod tests {
 
     #[test]
     fn a_refused_argument_is_a_bad_request_that_settles_the_trial_without_fallback() {
-        let o = classify(ran(Err(ExecError::Backend(BackendError::bad_request("no such id")))), TIMEOUT);
+        let o = classify(ran(Err(RunError::Backend(BackendError::bad_request("no such id")))), TIMEOUT);
         assert_eq!(o.event, Event::BadRequest);
         assert_eq!(o.result.unwrap_err(), (ErrorKind::BadRequest, Cow::Borrowed("no such id")));
-        let o = classify(ran(Err(ExecError::Backend(BackendError::bad_request("x")))), TIMEOUT);
+        let o = classify(ran(Err(RunError::Backend(BackendError::bad_request("x")))), TIMEOUT);
         assert!(o.trial_succeeded() && !o.falls_back());
     }
 
     #[test]
     fn a_backend_failure_or_a_panic_is_a_failure_that_falls_back() {
-        for error in [ExecError::Backend(BackendError::failure("down")), ExecError::Panicked("boom".into())] {
+        for error in [RunError::Backend(BackendError::failure("down")), RunError::Panicked("boom".into())] {
             let o = classify(ran(Err(error)), TIMEOUT);
             assert_eq!(o.event, Event::Failure);
             assert!(!o.trial_succeeded() && o.falls_back());

@@ -3,7 +3,8 @@
 //!
 //! It lives apart from the call path so that the actor, which runs calls, can hold it without
 //! importing the handle that sends them (the actor and the handle would otherwise import each
-//! other). Everything a finished call changes is written by [`Shared::record`], under one lock.
+//! other). Everything a finished call changes is written by [`DependencyCore::record`], under one lock.
+//! The handle's own parts that the actor never sees (where calls run) are in [`super::Started`].
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
@@ -21,23 +22,37 @@ use crate::event::{Counts, Event};
 use crate::fallback::Fallback;
 use crate::stats::Latencies;
 
-/// State shared by the handle(s) and the actor.
-pub(crate) struct Shared {
+/// The state of one dependency shared by its handles and its actor.
+pub(crate) struct DependencyCore {
+    /// The dependency's name: in every error, log line and snapshot (shared, never copied).
     pub(crate) name: Arc<str>,
+    /// The settings in force; swapped whole by `update_settings`, so a call reads one consistent
+    /// version without a lock.
     pub(crate) settings: ArcSwap<DependencyConfig>,
+    /// What executes the calls (a demo service, HTTP, a test fake).
     pub(crate) backend: Arc<dyn Backend>,
     /// Breaker, rolling counts and latency histograms behind one lock: a call takes it twice
     /// (admission, then its outcome), whatever it records.
-    pub(super) rolling: Mutex<Rolling>,
+    pub(super) ledger: Mutex<Ledger>,
+    /// Places for calls (executing or queued): full means REJECTED at once, never an unbounded
+    /// queue.
     pub(super) bulkhead: Arc<Bulkhead>,
-    pub(super) fallbacks: Arc<Bulkhead>,
+    /// Places for fallbacks running at once, a bulkhead of their own so a slow fallback cannot
+    /// pile up behind a failing dependency (beyond it: FALLBACK_REJECTION).
+    pub(super) fallback_slots: Arc<Bulkhead>,
+    /// What a failed call answers instead (and, for `stale`, the replies it remembers).
     pub(super) fallback: Fallback,
+    /// Calls running on the backend now (not those queued on the actor), for the snapshot.
     pub(super) executing: AtomicUsize,
+    /// Times the supervisor restarted the actor after a panic, for the snapshot.
     pub(crate) restarts: AtomicU64,
 }
 
-pub(super) struct Rolling {
+/// What every call records, behind one lock: the breaker's window, the latencies and the totals.
+pub(super) struct Ledger {
+    /// The circuit breaker, whose rolling window is also the rolling event counts.
     pub(super) breaker: CircuitBreaker,
+    /// Execution and total latency histograms.
     pub(super) latencies: Latencies,
     /// Totals since start (monotonic, for Prometheus); under the same lock, so counting is free.
     pub(super) cumulative: Counts,
@@ -53,7 +68,7 @@ pub(super) struct Timing {
 }
 
 /// Counts a call as executing for as long as it lives (owned, for calls on the actor).
-pub(crate) struct ExecutingGuard(Arc<Shared>);
+pub(crate) struct ExecutingGuard(Arc<DependencyCore>);
 
 impl Drop for ExecutingGuard {
     fn drop(&mut self) {
@@ -61,7 +76,7 @@ impl Drop for ExecutingGuard {
     }
 }
 
-impl Shared {
+impl DependencyCore {
     /// Fresh state for a dependency whose config is already validated: a closed breaker, empty
     /// windows, nothing running.
     pub(super) fn new(
@@ -73,7 +88,7 @@ impl Shared {
     ) -> Self {
         Self {
             name: Arc::from(name),
-            rolling: Mutex::new(Rolling {
+            ledger: Mutex::new(Ledger {
                 breaker: CircuitBreaker::new(&config.breaker, now),
                 latencies: Latencies::new(&config.metrics, now),
                 cumulative: Counts::default(),
@@ -81,26 +96,28 @@ impl Shared {
             settings: ArcSwap::from_pointee(config),
             backend,
             bulkhead: Bulkhead::new(),
-            fallbacks: Bulkhead::new(),
+            fallback_slots: Bulkhead::new(),
             fallback,
             executing: AtomicUsize::new(0),
             restarts: AtomicU64::new(0),
         }
     }
 
+    /// Counts one call as executing until the guard drops.
     pub(crate) fn executing_guard(self: &Arc<Self>) -> ExecutingGuard {
         self.executing.fetch_add(1, Ordering::AcqRel);
         ExecutingGuard(Arc::clone(self))
     }
 
+    /// Records a finished call's events and latencies at `now`, under the ledger's lock.
     pub(super) fn record(&self, events: &[Event], timing: Option<Timing>, now: Instant) {
-        let mut rolling = self.rolling.lock();
+        let mut ledger = self.ledger.lock();
         for &event in events {
-            rolling.cumulative.add(event, 1);
-            rolling.breaker.record(event, now);
+            ledger.cumulative.add(event, 1);
+            ledger.breaker.record(event, now);
         }
         if let Some(t) = timing {
-            rolling.latencies.record(t.execution, t.total, now);
+            ledger.latencies.record(t.execution, t.total, now);
         }
     }
 }

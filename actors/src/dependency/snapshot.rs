@@ -6,7 +6,7 @@ use std::sync::atomic::Ordering;
 use tokio::time::Instant;
 
 use super::DependencyHandle;
-use super::executor::Executor;
+use super::runner::Runner;
 use crate::breaker::BreakerState;
 use crate::config::Force;
 use crate::stats::DependencySnapshot;
@@ -14,24 +14,24 @@ use crate::stats::DependencySnapshot;
 impl DependencyHandle {
     /// Everything known about the dependency now.
     pub fn snapshot(&self) -> DependencySnapshot {
-        let shared = &self.inner.shared;
+        let core = &self.started.core;
         let now = Instant::now();
-        let settings = shared.settings.load_full();
+        let settings = core.settings.load_full();
         // Merging the histograms (a few µs) is the costly part; readers take snapshots about twice
         // a second, so holding the lock for it is cheaper than copying them out.
         let (state, health, rolling, cumulative, latency_execution, latency_total) = {
-            let r = shared.rolling.lock();
+            let r = core.ledger.lock();
             let (execution, total) = (r.latencies.execution.percentiles(now), r.latencies.total.percentiles(now));
             (r.breaker.state(), r.breaker.health(), r.breaker.totals(now), r.cumulative, execution, total)
         };
-        let admitted = shared.bulkhead.in_use();
+        let admitted = core.bulkhead.in_use();
         // Inline calls have no queue: every admitted call is executing.
-        let executing = match self.inner.executor {
-            Executor::Inline => admitted,
-            Executor::Actor { .. } => shared.executing.load(Ordering::Acquire),
+        let executing = match self.started.runner {
+            Runner::Inline => admitted,
+            Runner::OnActor { .. } => core.executing.load(Ordering::Acquire),
         };
         DependencySnapshot {
-            name: shared.name.to_string(),
+            name: core.name.to_string(),
             isolation: settings.isolation,
             breaker: state,
             forced: settings.breaker.force,
@@ -43,8 +43,8 @@ impl DependencyHandle {
             cumulative,
             executing,
             queued: admitted.saturating_sub(executing),
-            fallbacks_running: shared.fallbacks.in_use(),
-            restarts: shared.restarts.load(Ordering::Relaxed),
+            fallbacks_running: core.fallback_slots.in_use(),
+            restarts: core.restarts.load(Ordering::Relaxed),
             latency_execution,
             latency_total,
             settings: (*settings).clone(),

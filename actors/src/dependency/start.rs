@@ -9,9 +9,9 @@ use std::sync::Arc;
 use actix::{Arbiter, Supervisor};
 use tokio::time::Instant;
 
-use super::executor::{ArbiterGuard, Executor};
-use super::shared::Shared;
-use super::{DependencyHandle, Inner};
+use super::runner::{ArbiterGuard, Runner};
+use super::shared::DependencyCore;
+use super::{DependencyHandle, Started};
 use crate::actor::DependencyActor;
 use crate::backend::Backend;
 use crate::config::{DependencyConfig, Isolation};
@@ -58,22 +58,22 @@ impl DependencyBuilder {
             Some(f) => Fallback::Custom(f),
             None => Fallback::from_config(&self.config.fallback),
         };
-        let shared = Arc::new(Shared::new(&self.name, self.config, self.backend, fallback, Instant::now()));
-        let executor = match (shared.settings.load().isolation, self.placement) {
-            (Isolation::Semaphore, _) => Executor::Inline,
+        let core = Arc::new(DependencyCore::new(&self.name, self.config, self.backend, fallback, Instant::now()));
+        let runner = match (core.settings.load().isolation, self.placement) {
+            (Isolation::Semaphore, _) => Runner::Inline,
             (Isolation::Actor, Placement::CurrentArbiter) => {
-                let s = Arc::clone(&shared);
-                Executor::Actor { addr: Supervisor::start(move |_| DependencyActor::new(s)), _arbiter: None }
+                let s = Arc::clone(&core);
+                Runner::OnActor { addr: Supervisor::start(move |_| DependencyActor::new(s)), _arbiter: None }
             }
             (Isolation::Actor, Placement::OwnArbiter) => {
                 let arbiter = Arbiter::new();
-                let s = Arc::clone(&shared);
+                let s = Arc::clone(&core);
                 let addr = Supervisor::start_in_arbiter(&arbiter.handle(), move |_| DependencyActor::new(s));
-                Executor::Actor { addr, _arbiter: Some(ArbiterGuard(arbiter)) }
+                Runner::OnActor { addr, _arbiter: Some(ArbiterGuard(arbiter)) }
             }
         };
-        tracing::debug!(dependency = %shared.name, "dependency started");
-        Ok(DependencyHandle { inner: Arc::new(Inner { shared, executor }) })
+        tracing::debug!(dependency = %core.name, "dependency started");
+        Ok(DependencyHandle { started: Arc::new(Started { core, runner }) })
     }
 }
 
