@@ -6,6 +6,10 @@
 //! short-circuited. The trial's success closes the breaker and clears the window; its failure
 //! reopens it for another full sleep window. `force` overrides all of it. Time is an argument, so
 //! every transition is unit-tested without a runtime (style: decisions pure, actors thin).
+//!
+//! The breaker does not log: each change of phase is handed out once as a [`Transition`]
+//! ([`CircuitBreaker::take_transition`]), which the dependency logs with its name after releasing
+//! its lock.
 
 use std::time::Duration;
 
@@ -37,6 +41,24 @@ pub enum Admission {
     Trial,
     /// Refused: the breaker is open (or forced open).
     ShortCircuited,
+}
+
+/// A change of phase, for the owner to log (state changes at `info`, with the dependency's name).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Transition {
+    /// Closed → open: the health snapshot crossed the threshold.
+    Opened {
+        /// Calls in the window at that snapshot.
+        calls: u64,
+        /// Their error percentage.
+        error_percent: u8,
+    },
+    /// Open → half-open: the sleep window ended and one trial call was admitted.
+    HalfOpen,
+    /// Half-open → closed: the trial succeeded.
+    Closed,
+    /// Half-open → open: the trial failed.
+    Reopened,
 }
 
 /// Where the breaker stands, with what deciding the next step needs.
@@ -72,6 +94,8 @@ pub struct CircuitBreaker {
     health: Health,
     /// When that snapshot was taken (`None`: never, take one at the next admission).
     health_taken_at: Option<Instant>,
+    /// The last change of phase, until the owner takes it.
+    transition: Option<Transition>,
 }
 
 impl CircuitBreaker {
@@ -82,6 +106,7 @@ impl CircuitBreaker {
             window: Self::window_for(settings, now),
             health: Health::default(),
             health_taken_at: None,
+            transition: None,
         }
     }
 
@@ -113,7 +138,7 @@ impl CircuitBreaker {
                     && h.calls >= settings.request_volume
                     && h.errors * 100 >= u64::from(settings.error_percent) * h.calls;
                 if tripped {
-                    tracing::info!(calls = h.calls, error_percent = h.error_percent, "circuit opened");
+                    self.transition = Some(Transition::Opened { calls: h.calls, error_percent: h.error_percent });
                     self.phase = Phase::Open { since: now };
                     Admission::ShortCircuited
                 } else {
@@ -123,6 +148,7 @@ impl CircuitBreaker {
             Phase::Open { since } => {
                 if now.saturating_duration_since(since) >= Duration::from_millis(settings.sleep_window_ms) {
                     self.phase = Phase::HalfOpen;
+                    self.transition = Some(Transition::HalfOpen);
                     Admission::Trial
                 } else {
                     Admission::ShortCircuited
@@ -148,15 +174,20 @@ impl CircuitBreaker {
             return;
         }
         if succeeded {
-            tracing::info!("circuit closed after a successful trial");
+            self.transition = Some(Transition::Closed);
             self.phase = Phase::Closed;
             self.window.reset();
             self.health = Health::default();
             self.health_taken_at = Some(now);
         } else {
-            tracing::info!("trial failed; circuit reopened");
+            self.transition = Some(Transition::Reopened);
             self.phase = Phase::Open { since: now };
         }
+    }
+
+    /// The change of phase since the last call, if any: each transition is handed out once.
+    pub fn take_transition(&mut self) -> Option<Transition> {
+        self.transition.take()
     }
 
     /// Counts one event in the window.
@@ -319,6 +350,37 @@ mod tests {
         let mut b = CircuitBreaker::new(&s, t0);
         b.trial_finished(false, t0);
         assert_eq!(b.state(), BreakerState::Closed);
+    }
+
+    #[test]
+    fn each_transition_is_reported_once() {
+        let t0 = Instant::now();
+        let mut s = settings();
+        let mut b = CircuitBreaker::new(&s, t0);
+        assert_eq!(b.take_transition(), None);
+        record_n(&mut b, Event::Success, 5, t0);
+        record_n(&mut b, Event::Failure, 15, t0);
+        assert_eq!(b.admit(&s, SNAP, t0), Admission::ShortCircuited);
+        assert_eq!(b.take_transition(), Some(Transition::Opened { calls: 20, error_percent: 75 }));
+        assert_eq!(b.take_transition(), None);
+        assert_eq!(b.admit(&s, SNAP, t0 + ms(1_000)), Admission::ShortCircuited);
+        assert_eq!(b.take_transition(), None, "still open is no transition");
+        assert_eq!(b.admit(&s, SNAP, t0 + ms(5_000)), Admission::Trial);
+        assert_eq!(b.take_transition(), Some(Transition::HalfOpen));
+        assert_eq!(b.admit(&s, SNAP, t0 + ms(5_001)), Admission::ShortCircuited);
+        assert_eq!(b.take_transition(), None);
+        b.trial_finished(false, t0 + ms(5_010));
+        assert_eq!(b.take_transition(), Some(Transition::Reopened));
+        assert_eq!(b.admit(&s, SNAP, t0 + ms(10_010)), Admission::Trial);
+        assert_eq!(b.take_transition(), Some(Transition::HalfOpen));
+        b.trial_finished(true, t0 + ms(10_020));
+        assert_eq!(b.take_transition(), Some(Transition::Closed));
+        assert_eq!(b.take_transition(), None);
+        b.trial_finished(false, t0 + ms(10_030));
+        assert_eq!(b.admit(&s, SNAP, t0 + ms(10_030)), Admission::Allowed);
+        s.force = Some(Force::Open);
+        assert_eq!(b.admit(&s, SNAP, t0 + ms(10_040)), Admission::ShortCircuited);
+        assert_eq!(b.take_transition(), None, "neither a stray trial report nor force is a transition");
     }
 
     #[test]

@@ -52,17 +52,27 @@ struct Trial {
 
 impl Trial {
     fn finish(mut self, succeeded: bool) {
+        self.report(succeeded);
+    }
+
+    /// Tells the breaker, then logs its transition once the lock is released.
+    fn report(&mut self, succeeded: bool) {
         if let Some(core) = self.core.take() {
-            core.ledger.lock().breaker.trial_finished(succeeded, Instant::now());
+            let transition = {
+                let mut ledger = core.ledger.lock();
+                ledger.breaker.trial_finished(succeeded, Instant::now());
+                ledger.breaker.take_transition()
+            };
+            if let Some(transition) = transition {
+                core.log_transition(transition);
+            }
         }
     }
 }
 
 impl Drop for Trial {
     fn drop(&mut self) {
-        if let Some(core) = self.core.take() {
-            core.ledger.lock().breaker.trial_finished(false, Instant::now());
-        }
+        self.report(false);
     }
 }
 
@@ -78,7 +88,14 @@ impl DependencyHandle {
         let (admission, limit, timeout) = {
             let settings = core.settings.load();
             let snapshot_every = Duration::from_millis(settings.metrics.health_snapshot_ms);
-            let admission = core.ledger.lock().breaker.admit(&settings.breaker, snapshot_every, started);
+            let (admission, transition) = {
+                let mut ledger = core.ledger.lock();
+                let admission = ledger.breaker.admit(&settings.breaker, snapshot_every, started);
+                (admission, ledger.breaker.take_transition())
+            };
+            if let Some(transition) = transition {
+                core.log_transition(transition);
+            }
             let limit = match settings.isolation {
                 Isolation::Actor => settings.max_concurrent + settings.queue,
                 Isolation::Semaphore => settings.max_concurrent,

@@ -15,7 +15,7 @@ use parking_lot::Mutex;
 use tokio::time::Instant;
 
 use crate::backend::Backend;
-use crate::breaker::CircuitBreaker;
+use crate::breaker::{CircuitBreaker, Transition};
 use crate::bulkhead::Bulkhead;
 use crate::config::DependencyConfig;
 use crate::event::{Counts, Event};
@@ -107,6 +107,20 @@ impl DependencyCore {
     pub(crate) fn executing_guard(self: &Arc<Self>) -> ExecutingGuard {
         self.executing.fetch_add(1, Ordering::AcqRel);
         ExecutingGuard(Arc::clone(self))
+    }
+
+    /// Logs a change of the breaker's phase with the dependency's name, at `info`. Called after
+    /// the ledger's lock is released, so logging never holds up other calls.
+    pub(super) fn log_transition(&self, transition: Transition) {
+        let dependency = &*self.name;
+        match transition {
+            Transition::Opened { calls, error_percent } => {
+                tracing::info!(dependency, calls, error_percent, "circuit opened");
+            }
+            Transition::HalfOpen => tracing::info!(dependency, "circuit half-open: one trial call admitted"),
+            Transition::Closed => tracing::info!(dependency, "circuit closed after a successful trial"),
+            Transition::Reopened => tracing::info!(dependency, "trial failed; circuit reopened"),
+        }
     }
 
     /// Records a finished call's events and latencies at `now`, under the ledger's lock.
