@@ -13,7 +13,6 @@ use std::collections::VecDeque;
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
-use std::time::Duration;
 
 use actix::prelude::*;
 use futures::FutureExt;
@@ -21,55 +20,47 @@ use serde_json::Value;
 use tokio::sync::oneshot;
 use tokio::time::Instant;
 
-use crate::backend::BackendError;
 use crate::bulkhead::Permit;
-use crate::dependency::Shared;
-use crate::json::Json;
-
-/// What the actor reports back for one call.
-#[derive(Debug)]
-pub(crate) struct Executed {
-    pub result: Result<Json, ExecError>,
-    /// The backend's own time.
-    pub elapsed: Duration,
-}
-
-/// How an execution failed.
-#[derive(Debug)]
-pub(crate) enum ExecError {
-    Backend(BackendError),
-    Panicked(String),
-}
+use crate::dependency::outcome::{RunError, RunResult};
+use crate::dependency::shared::DependencyCore;
 
 /// One call to execute. Carries its bulkhead permit, so the place stays taken until the backend
 /// work really ends (or the message is dropped).
-pub(crate) struct Execute {
+pub(crate) struct RunCall {
+    /// The operation to call.
     pub operation: Arc<str>,
+    /// Its arguments.
     pub args: Value,
-    pub reply: oneshot::Sender<Executed>,
+    /// Where the result goes; a closed channel means the caller gave up (the call is dropped).
+    pub reply: oneshot::Sender<RunResult>,
+    /// The call's place in the bulkhead, freed when the backend work ends.
     pub permit: Permit,
 }
 
-impl Message for Execute {
+impl Message for RunCall {
     type Result = ();
 }
 
 /// Runs a dependency's backend calls.
 pub(crate) struct DependencyActor {
-    shared: Arc<Shared>,
-    waiting: VecDeque<Execute>,
+    /// The dependency's shared state: settings, backend, counters.
+    core: Arc<DependencyCore>,
+    /// Calls received but not started, in arrival order (bounded by the bulkhead's permits).
+    waiting: VecDeque<RunCall>,
+    /// Calls started and not finished: at most `max_concurrent`.
     running: usize,
+    /// The mailbox bound last set, so it is only changed when the settings change.
     mailbox_capacity: usize,
 }
 
 impl DependencyActor {
-    pub fn new(shared: Arc<Shared>) -> Self {
-        Self { shared, waiting: VecDeque::new(), running: 0, mailbox_capacity: 0 }
+    pub fn new(core: Arc<DependencyCore>) -> Self {
+        Self { core, waiting: VecDeque::new(), running: 0, mailbox_capacity: 0 }
     }
 
     /// Keeps the mailbox bound equal to the bulkhead size (a backstop: the permits are the limit).
     fn fit_mailbox(&mut self, ctx: &mut Context<Self>) {
-        let settings = self.shared.settings.load();
+        let settings = self.core.settings.load();
         let capacity = settings.max_concurrent + settings.queue;
         if capacity != self.mailbox_capacity {
             ctx.set_mailbox_capacity(capacity.max(1));
@@ -79,7 +70,7 @@ impl DependencyActor {
 
     /// Starts waiting calls while execution slots are free.
     fn drain(&mut self, ctx: &mut Context<Self>) {
-        let max = self.shared.settings.load().max_concurrent;
+        let max = self.core.settings.load().max_concurrent;
         while self.running < max {
             let Some(call) = self.waiting.pop_front() else { break };
             if !call.reply.is_closed() {
@@ -88,35 +79,35 @@ impl DependencyActor {
         }
     }
 
-    fn start(&mut self, call: Execute, ctx: &mut Context<Self>) {
-        let Execute { operation, args, mut reply, permit } = call;
+    fn start(&mut self, call: RunCall, ctx: &mut Context<Self>) {
+        let RunCall { operation, args, mut reply, permit } = call;
         self.running += 1;
-        let executing = self.shared.executing_guard();
+        let executing = self.core.executing_guard();
         let started = Instant::now();
-        let backend = Arc::clone(&self.shared.backend);
+        let backend = Arc::clone(&self.core.backend);
         let future = std::panic::catch_unwind(AssertUnwindSafe(|| backend.call(&operation, &args)));
         let work = async move {
             let _permit = permit;
             let _executing = executing;
             let result = match future {
-                Err(panic) => Err(ExecError::Panicked(panic_message(&*panic))),
+                Err(panic) => Err(RunError::Panicked(panic_message(&*panic))),
                 Ok(future) => tokio::select! {
                     outcome = AssertUnwindSafe(future).catch_unwind() => match outcome {
-                        Ok(result) => result.map_err(ExecError::Backend),
-                        Err(panic) => Err(ExecError::Panicked(panic_message(&*panic))),
+                        Ok(result) => result.map_err(RunError::Backend),
+                        Err(panic) => Err(RunError::Panicked(panic_message(&*panic))),
                     },
                     // The caller gave up: drop the backend future, free the slot.
                     () = reply.closed() => return None,
                 },
             };
-            let panicked = matches!(result, Err(ExecError::Panicked(_)));
-            let _ = reply.send(Executed { result, elapsed: started.elapsed() });
+            let panicked = matches!(result, Err(RunError::Panicked(_)));
+            let _ = reply.send(RunResult { result, elapsed: started.elapsed() });
             Some(panicked)
         };
         ctx.spawn(work.into_actor(self).map(|panicked, act, ctx| {
             act.running -= 1;
             if panicked == Some(true) {
-                tracing::warn!(dependency = %act.shared.name, "backend panicked; restarting its actor");
+                tracing::warn!(dependency = %act.core.name, "backend panicked; restarting its actor");
                 ctx.stop();
             } else {
                 act.drain(ctx);
@@ -146,16 +137,16 @@ impl Supervised for DependencyActor {
     fn restarting(&mut self, _ctx: &mut Self::Context) {
         // The context dropped every running call; drop the waiting ones too, so their callers
         // learn at once instead of at their timeout.
-        self.shared.restarts.fetch_add(1, Ordering::Relaxed);
+        self.core.restarts.fetch_add(1, Ordering::Relaxed);
         self.waiting.clear();
         self.running = 0;
     }
 }
 
-impl Handler<Execute> for DependencyActor {
+impl Handler<RunCall> for DependencyActor {
     type Result = ();
 
-    fn handle(&mut self, call: Execute, ctx: &mut Self::Context) {
+    fn handle(&mut self, call: RunCall, ctx: &mut Self::Context) {
         self.fit_mailbox(ctx);
         self.waiting.push_back(call);
         self.drain(ctx);

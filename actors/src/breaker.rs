@@ -6,6 +6,10 @@
 //! short-circuited. The trial's success closes the breaker and clears the window; its failure
 //! reopens it for another full sleep window. `force` overrides all of it. Time is an argument, so
 //! every transition is unit-tested without a runtime (style: decisions pure, actors thin).
+//!
+//! The breaker does not log: each change of phase is handed out once as a [`Transition`]
+//! ([`CircuitBreaker::take_transition`]), which the dependency logs with its name after releasing
+//! its lock.
 
 use std::time::Duration;
 
@@ -39,10 +43,32 @@ pub enum Admission {
     ShortCircuited,
 }
 
-#[derive(Clone, Copy, Debug)]
-enum State {
+/// A change of phase, for the owner to log (state changes at `info`, with the dependency's name).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Transition {
+    /// Closed → open: the health snapshot crossed the threshold.
+    Opened {
+        /// Calls in the window at that snapshot.
+        calls: u64,
+        /// Their error percentage.
+        error_percent: u8,
+    },
+    /// Open → half-open: the sleep window ended and one trial call was admitted.
+    HalfOpen,
+    /// Half-open → closed: the trial succeeded.
     Closed,
+    /// Half-open → open: the trial failed.
+    Reopened,
+}
+
+/// Where the breaker stands, with what deciding the next step needs.
+#[derive(Clone, Copy, Debug)]
+enum Phase {
+    /// Calls go through; the health snapshot decides when to open.
+    Closed,
+    /// Calls are short-circuited until `since + sleep_window_ms`.
     Open { since: Instant },
+    /// The trial is in flight; its end decides.
     HalfOpen,
 }
 
@@ -60,20 +86,27 @@ pub struct Health {
 /// Circuit breaker with its rolling window.
 #[derive(Debug)]
 pub struct CircuitBreaker {
-    state: State,
+    /// Closed, open or half-open.
+    phase: Phase,
+    /// The rolling event counts the health is computed from.
     window: RollingCounts,
+    /// The last health snapshot: what opening is decided on.
     health: Health,
+    /// When that snapshot was taken (`None`: never, take one at the next admission).
     health_taken_at: Option<Instant>,
+    /// The last change of phase, until the owner takes it.
+    transition: Option<Transition>,
 }
 
 impl CircuitBreaker {
     /// A closed breaker with an empty window.
     pub fn new(settings: &BreakerConfig, now: Instant) -> Self {
         Self {
-            state: State::Closed,
+            phase: Phase::Closed,
             window: Self::window_for(settings, now),
             health: Health::default(),
             health_taken_at: None,
+            transition: None,
         }
     }
 
@@ -97,30 +130,31 @@ impl CircuitBreaker {
             Some(Force::Closed) => return Admission::Allowed,
             None => {}
         }
-        match self.state {
-            State::Closed => {
+        match self.phase {
+            Phase::Closed => {
                 self.refresh_health(snapshot_every, now);
                 let h = self.health;
                 let tripped = h.calls > 0
                     && h.calls >= settings.request_volume
                     && h.errors * 100 >= u64::from(settings.error_percent) * h.calls;
                 if tripped {
-                    tracing::info!(calls = h.calls, error_percent = h.error_percent, "circuit opened");
-                    self.state = State::Open { since: now };
+                    self.transition = Some(Transition::Opened { calls: h.calls, error_percent: h.error_percent });
+                    self.phase = Phase::Open { since: now };
                     Admission::ShortCircuited
                 } else {
                     Admission::Allowed
                 }
             }
-            State::Open { since } => {
+            Phase::Open { since } => {
                 if now.saturating_duration_since(since) >= Duration::from_millis(settings.sleep_window_ms) {
-                    self.state = State::HalfOpen;
+                    self.phase = Phase::HalfOpen;
+                    self.transition = Some(Transition::HalfOpen);
                     Admission::Trial
                 } else {
                     Admission::ShortCircuited
                 }
             }
-            State::HalfOpen => Admission::ShortCircuited,
+            Phase::HalfOpen => Admission::ShortCircuited,
         }
     }
 
@@ -136,19 +170,24 @@ impl CircuitBreaker {
 
     /// Ends the half-open trial: success closes and clears the window, failure reopens.
     pub fn trial_finished(&mut self, succeeded: bool, now: Instant) {
-        if !matches!(self.state, State::HalfOpen) {
+        if !matches!(self.phase, Phase::HalfOpen) {
             return;
         }
         if succeeded {
-            tracing::info!("circuit closed after a successful trial");
-            self.state = State::Closed;
+            self.transition = Some(Transition::Closed);
+            self.phase = Phase::Closed;
             self.window.reset();
             self.health = Health::default();
             self.health_taken_at = Some(now);
         } else {
-            tracing::info!("trial failed; circuit reopened");
-            self.state = State::Open { since: now };
+            self.transition = Some(Transition::Reopened);
+            self.phase = Phase::Open { since: now };
         }
+    }
+
+    /// The change of phase since the last call, if any: each transition is handed out once.
+    pub fn take_transition(&mut self) -> Option<Transition> {
+        self.transition.take()
     }
 
     /// Counts one event in the window.
@@ -163,10 +202,10 @@ impl CircuitBreaker {
 
     /// The breaker's own state (ignoring `force`).
     pub fn state(&self) -> BreakerState {
-        match self.state {
-            State::Closed => BreakerState::Closed,
-            State::Open { .. } => BreakerState::Open,
-            State::HalfOpen => BreakerState::HalfOpen,
+        match self.phase {
+            Phase::Closed => BreakerState::Closed,
+            Phase::Open { .. } => BreakerState::Open,
+            Phase::HalfOpen => BreakerState::HalfOpen,
         }
     }
 
@@ -311,6 +350,37 @@ mod tests {
         let mut b = CircuitBreaker::new(&s, t0);
         b.trial_finished(false, t0);
         assert_eq!(b.state(), BreakerState::Closed);
+    }
+
+    #[test]
+    fn each_transition_is_reported_once() {
+        let t0 = Instant::now();
+        let mut s = settings();
+        let mut b = CircuitBreaker::new(&s, t0);
+        assert_eq!(b.take_transition(), None);
+        record_n(&mut b, Event::Success, 5, t0);
+        record_n(&mut b, Event::Failure, 15, t0);
+        assert_eq!(b.admit(&s, SNAP, t0), Admission::ShortCircuited);
+        assert_eq!(b.take_transition(), Some(Transition::Opened { calls: 20, error_percent: 75 }));
+        assert_eq!(b.take_transition(), None);
+        assert_eq!(b.admit(&s, SNAP, t0 + ms(1_000)), Admission::ShortCircuited);
+        assert_eq!(b.take_transition(), None, "still open is no transition");
+        assert_eq!(b.admit(&s, SNAP, t0 + ms(5_000)), Admission::Trial);
+        assert_eq!(b.take_transition(), Some(Transition::HalfOpen));
+        assert_eq!(b.admit(&s, SNAP, t0 + ms(5_001)), Admission::ShortCircuited);
+        assert_eq!(b.take_transition(), None);
+        b.trial_finished(false, t0 + ms(5_010));
+        assert_eq!(b.take_transition(), Some(Transition::Reopened));
+        assert_eq!(b.admit(&s, SNAP, t0 + ms(10_010)), Admission::Trial);
+        assert_eq!(b.take_transition(), Some(Transition::HalfOpen));
+        b.trial_finished(true, t0 + ms(10_020));
+        assert_eq!(b.take_transition(), Some(Transition::Closed));
+        assert_eq!(b.take_transition(), None);
+        b.trial_finished(false, t0 + ms(10_030));
+        assert_eq!(b.admit(&s, SNAP, t0 + ms(10_030)), Admission::Allowed);
+        s.force = Some(Force::Open);
+        assert_eq!(b.admit(&s, SNAP, t0 + ms(10_040)), Admission::ShortCircuited);
+        assert_eq!(b.take_transition(), None, "neither a stray trial report nor force is a transition");
     }
 
     #[test]

@@ -8,9 +8,13 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::collapser::CollapserConfig;
 use crate::http::HttpConfig;
 use crate::json::Json;
+
+mod collapse;
+
+pub use crate::error::ConfigError;
+pub use collapse::{CollapserConfig, Scope};
 
 /// Policy of one dependency.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -184,24 +188,6 @@ pub struct MetricsConfig {
 impl Default for MetricsConfig {
     fn default() -> Self {
         Self { percentile_window_ms: 60_000, percentile_buckets: 6, health_snapshot_ms: 500 }
-    }
-}
-
-/// An invalid setting, naming the field (`dependencies.users.breaker.error_percent`).
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-#[error("{field}: {message}")]
-pub struct ConfigError {
-    /// Dotted path of the offending key.
-    pub field: String,
-    /// What is wrong with it.
-    pub message: String,
-}
-
-impl ConfigError {
-    /// An error for `field` under `prefix` (either may be empty).
-    pub fn new(prefix: &str, field: &str, message: impl Into<String>) -> Self {
-        let field = if prefix.is_empty() { field.to_owned() } else { format!("{prefix}.{field}") };
-        Self { field, message: message.into() }
     }
 }
 

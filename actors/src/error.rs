@@ -1,4 +1,6 @@
-//! Errors of a dependency call: what went wrong, with whom, and what the fallback did about it.
+//! Errors of a dependency call: what went wrong, with whom, and what the fallback did about it;
+//! and [`ConfigError`], an invalid setting. Plain types that import nothing from the crate, so every
+//! module may use them without an import cycle.
 //!
 //! The kinds say whose fault it is (the dependency's, or the caller's bad arguments) and whether the
 //! dependency is refusing work (breaker open, bulkhead full). HTTP statuses are decided from these
@@ -94,3 +96,21 @@ impl fmt::Display for CallError {
 }
 
 impl std::error::Error for CallError {}
+
+/// An invalid setting, naming the field (`dependencies.users.breaker.error_percent`).
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{field}: {message}")]
+pub struct ConfigError {
+    /// Dotted path of the offending key.
+    pub field: String,
+    /// What is wrong with it.
+    pub message: String,
+}
+
+impl ConfigError {
+    /// An error for `field` under `prefix` (either may be empty).
+    pub fn new(prefix: &str, field: &str, message: impl Into<String>) -> Self {
+        let field = if prefix.is_empty() { field.to_owned() } else { format!("{prefix}.{field}") };
+        Self { field, message: message.into() }
+    }
+}

@@ -75,19 +75,25 @@ impl Step {
     }
 }
 
+/// What a fake will do and what it saw, shared by its clones.
 #[derive(Debug)]
-struct State {
-    script: VecDeque<Step>,
+struct Script {
+    /// The next calls' steps, in order.
+    steps: VecDeque<Step>,
+    /// The step of a call when `steps` is empty.
     default: Step,
+    /// Every call received: (operation, args).
     received: Vec<(String, Value)>,
+    /// Calls running now.
     running: usize,
+    /// Most calls ever running at once.
     max_running: usize,
 }
 
 /// The scriptable fake backend. Clones share one script.
 #[derive(Clone, Debug)]
 pub struct FakeBackend {
-    state: Arc<Mutex<State>>,
+    script: Arc<Mutex<Script>>,
 }
 
 impl Default for FakeBackend {
@@ -99,43 +105,43 @@ impl Default for FakeBackend {
 impl FakeBackend {
     /// A fake that answers with `default` whenever its script is empty.
     pub fn new(default: Step) -> Self {
-        let state = State { script: VecDeque::new(), default, received: Vec::new(), running: 0, max_running: 0 };
-        Self { state: Arc::new(Mutex::new(state)) }
+        let script = Script { steps: VecDeque::new(), default, received: Vec::new(), running: 0, max_running: 0 };
+        Self { script: Arc::new(Mutex::new(script)) }
     }
 
     /// Queues steps for the next calls.
     pub fn push(&self, steps: impl IntoIterator<Item = Step>) {
-        self.state.lock().script.extend(steps);
+        self.script.lock().steps.extend(steps);
     }
 
     /// Replaces the default step.
     pub fn set_default(&self, step: Step) {
-        self.state.lock().default = step;
+        self.script.lock().default = step;
     }
 
     /// Every call received so far: (operation, args).
     pub fn received(&self) -> Vec<(String, Value)> {
-        self.state.lock().received.clone()
+        self.script.lock().received.clone()
     }
 
     /// Calls received so far.
     pub fn call_count(&self) -> usize {
-        self.state.lock().received.len()
+        self.script.lock().received.len()
     }
 
     /// Calls running right now.
     pub fn running(&self) -> usize {
-        self.state.lock().running
+        self.script.lock().running
     }
 
     /// Most calls ever running at once.
     pub fn max_running(&self) -> usize {
-        self.state.lock().max_running
+        self.script.lock().max_running
     }
 }
 
 /// Decrements `running` however the call ends (reply, cancellation, panic).
-struct Running(Arc<Mutex<State>>);
+struct Running(Arc<Mutex<Script>>);
 
 impl Drop for Running {
     fn drop(&mut self) {
@@ -146,13 +152,13 @@ impl Drop for Running {
 impl Backend for FakeBackend {
     fn call(&self, operation: &str, args: &Value) -> BoxFuture<'static, Result<Json, BackendError>> {
         let step = {
-            let mut s = self.state.lock();
+            let mut s = self.script.lock();
             s.received.push((operation.to_owned(), args.clone()));
             s.running += 1;
             s.max_running = s.max_running.max(s.running);
-            s.script.pop_front().unwrap_or_else(|| s.default.clone())
+            s.steps.pop_front().unwrap_or_else(|| s.default.clone())
         };
-        let running = Running(Arc::clone(&self.state));
+        let running = Running(Arc::clone(&self.script));
         let echo = serde_json::json!({ "operation": operation, "args": args });
         async move {
             let _running = running;

@@ -92,10 +92,10 @@ pub struct StaleCache {
     max_age: Duration,
 }
 
-/// The cache key: operation and arguments as canonical JSON text (serde_json's maps are sorted,
-/// so `{"a":1,"b":2}` and `{"b":2,"a":1}` share a key).
+/// The cache key: operation and canonical arguments ([`crate::json::call_key`]), so
+/// `{"a":1,"b":2}` and `{"b":2,"a":1}` share a key.
 pub fn canonical_key(operation: &str, args: &Value) -> String {
-    format!("{operation}\u{0}{args}")
+    crate::json::call_key(&[operation], args)
 }
 
 impl StaleCache {

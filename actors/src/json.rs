@@ -3,8 +3,11 @@
 //! Replies cross several hands (actor → caller → stale cache → request cache → script) and are
 //! mostly passed through untouched; keeping them as text means a clone is a reference count and the
 //! script side can hand the bytes straight to the engine's own `JSON.parse` (design §5: convert once).
+//!
+//! Also here, the one definition of a call's canonical key ([`call_key`]): the stale fallback, the
+//! collapser and the request cache all decide "same arguments" with it.
 
-use std::fmt;
+use std::fmt::{self, Write as _};
 use std::sync::Arc;
 
 use serde::Serialize;
@@ -98,9 +101,45 @@ impl From<serde_json::Value> for Json {
     }
 }
 
+/// The key of a call: each of `names` (dependency, operation…) followed by a NUL, then the
+/// arguments as compact JSON text. Equal arguments give equal keys whatever their key order,
+/// because serde_json's maps are sorted (true while no crate enables its `preserve_order` feature;
+/// the test beside this function fails if one does).
+pub fn call_key(names: &[&str], args: &serde_json::Value) -> String {
+    let mut key = String::with_capacity(names.iter().map(|n| n.len() + 1).sum::<usize>() + 16);
+    for name in names {
+        key.push_str(name);
+        key.push('\0');
+    }
+    let _ = write!(key, "{args}");
+    key
+}
+
+/// The canonical text of arguments alone: [`call_key`] without names.
+pub fn canonical(args: &serde_json::Value) -> String {
+    call_key(&[], args)
+}
+
 #[cfg(test)]
 mod tests {
+    use serde_json::json;
+
     use super::*;
+
+    #[test]
+    fn call_keys_ignore_argument_order_at_every_depth() {
+        let reordered: serde_json::Value = serde_json::from_str(r#"{"x": {"b": 2, "a": 1}, "id": 1}"#).unwrap();
+        let sorted = json!({"id": 1, "x": {"a": 1, "b": 2}});
+        assert_eq!(call_key(&["users", "get"], &reordered), call_key(&["users", "get"], &sorted));
+        assert_eq!(canonical(&reordered), r#"{"id":1,"x":{"a":1,"b":2}}"#);
+    }
+
+    #[test]
+    fn call_keys_separate_names_and_arguments() {
+        assert_eq!(call_key(&["users", "get"], &json!({"id": 1})), "users\0get\0{\"id\":1}");
+        assert_ne!(call_key(&["ab", "c"], &json!(1)), call_key(&["a", "bc"], &json!(1)));
+        assert_ne!(call_key(&["get"], &json!({"id": 1})), call_key(&["get"], &json!({"id": 2})));
+    }
 
     #[test]
     fn rejects_malformed_text() {

@@ -4,14 +4,13 @@
 //! microseconds. A snapshot merges the buckets still inside the window, so a latency spike leaves
 //! the percentiles one bucket at a time. Pure: time is an argument.
 
-use std::collections::VecDeque;
 use std::time::Duration;
 
 use hdrhistogram::Histogram;
 use serde::Serialize;
 use tokio::time::Instant;
 
-use crate::window::BucketClock;
+use crate::window::BucketRing;
 
 /// Percentiles of a latency distribution, in milliseconds (Hystrix reports integers in ms; we keep
 /// the fraction and let the stream round).
@@ -44,9 +43,7 @@ pub struct Percentiles {
 /// Latency samples over a rolling window.
 #[derive(Debug)]
 pub struct RollingLatency {
-    clock: BucketClock,
-    buckets: usize,
-    ring: VecDeque<(u64, Histogram<u64>)>,
+    ring: BucketRing<Histogram<u64>>,
 }
 
 /// Largest recordable latency: one hour, in µs. Longer samples are clamped.
@@ -59,39 +56,28 @@ fn new_histogram() -> Histogram<u64> {
 impl RollingLatency {
     /// A window of `window` split into `buckets`, starting at `now`.
     pub fn new(window: Duration, buckets: u32, now: Instant) -> Self {
-        let clock = BucketClock::new(window, buckets, now);
-        let buckets = buckets.max(1) as usize;
-        Self { clock, buckets, ring: VecDeque::with_capacity(buckets + 1) }
+        Self { ring: BucketRing::new(window, buckets, now) }
     }
 
     /// Records one latency at `now`.
     pub fn record(&mut self, latency: Duration, now: Instant) {
         let micros = (latency.as_micros() as u64).clamp(1, MAX_MICROS);
-        let number = self.clock.bucket(now);
-        if self.ring.back().is_none_or(|(n, _)| *n != number) {
-            // Reuse the histogram that is about to roll off instead of allocating.
-            let histogram = if self.ring.len() >= self.buckets {
-                let (_, mut h) = self.ring.pop_front().expect("ring is full");
+        // A new bucket reuses the histogram that rolls off instead of allocating.
+        let histogram = self.ring.current(now, |rolled_off| match rolled_off {
+            Some(mut h) => {
                 h.reset();
                 h
-            } else {
-                new_histogram()
-            };
-            self.ring.push_back((number, histogram));
-        }
-        let (_, histogram) = self.ring.back_mut().expect("just ensured");
+            }
+            None => new_histogram(),
+        });
         histogram.saturating_record(micros);
     }
 
     /// Percentiles of the samples still inside the window at `now`.
     pub fn percentiles(&self, now: Instant) -> Percentiles {
-        let current = self.clock.bucket(now);
-        let oldest = current.saturating_sub(self.buckets as u64 - 1);
         let mut merged = new_histogram();
-        for (n, h) in &self.ring {
-            if *n >= oldest && *n <= current {
-                merged.add(h).expect("histograms share bounds");
-            }
+        for h in self.ring.live(now) {
+            merged.add(h).expect("histograms share bounds");
         }
         if merged.is_empty() {
             return Percentiles::default();

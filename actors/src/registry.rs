@@ -7,8 +7,10 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use crate::backend::Backend;
-use crate::config::{ConfigError, DependencyConfig};
-use crate::dependency::{DependencyHandle, Placement};
+use crate::config::DependencyConfig;
+use crate::dependency::DependencyHandle;
+use crate::dependency::start::Placement;
+use crate::error::ConfigError;
 use crate::stats::DependencySnapshot;
 
 /// All dependencies of a server.

@@ -1,4 +1,6 @@
-//! A rolling window of event counts in fixed time buckets (Hystrix's rolling number).
+//! Rolling windows in fixed time buckets: the bucket numbering ([`BucketClock`]), the ring of
+//! per-bucket values that rolls off one bucket at a time ([`BucketRing`], also under the latency
+//! histograms), and the window of event counts on it (Hystrix's rolling number).
 //!
 //! Pure: time is an argument, so the window is tested without a runtime. Buckets are aligned to
 //! the window's origin; a bucket older than the window no longer contributes to the totals, so old
@@ -32,48 +34,82 @@ impl BucketClock {
     }
 }
 
-/// Event counts over the last `bucket_width × buckets`.
+/// A ring of per-bucket values over the last `buckets` buckets of a [`BucketClock`]: the one
+/// definition of rolling off, shared by the event counts here and the latency histograms.
 #[derive(Debug)]
-pub struct RollingCounts {
+pub struct BucketRing<T> {
     clock: BucketClock,
     buckets: usize,
-    /// (bucket number since origin, counts), oldest first, at most `buckets` long.
-    ring: VecDeque<(u64, Counts)>,
+    /// (bucket number since origin, value), oldest first, at most `buckets` long.
+    ring: VecDeque<(u64, T)>,
 }
 
-impl RollingCounts {
-    /// A window of `window` split into `buckets` buckets, starting at `now`.
+impl<T> BucketRing<T> {
+    /// A ring over `window` split into `buckets` buckets, starting at `now`.
     pub fn new(window: Duration, buckets: u32, now: Instant) -> Self {
         let clock = BucketClock::new(window, buckets, now);
         let buckets = buckets.max(1) as usize;
         Self { clock, buckets, ring: VecDeque::with_capacity(buckets + 1) }
     }
 
+    /// The value of the bucket `now` falls in. When that bucket is not the newest, a new one is
+    /// started from `fresh`, which gets the oldest bucket's value to reuse if the ring is full
+    /// (that bucket rolls off).
+    pub fn current(&mut self, now: Instant, fresh: impl FnOnce(Option<T>) -> T) -> &mut T {
+        let number = self.clock.bucket(now);
+        if self.ring.back().is_none_or(|(n, _)| *n != number) {
+            let rolled_off = if self.ring.len() >= self.buckets { self.ring.pop_front() } else { None };
+            self.ring.push_back((number, fresh(rolled_off.map(|(_, value)| value))));
+        }
+        let (_, value) = self.ring.back_mut().expect("a bucket was just ensured");
+        value
+    }
+
+    /// The values of the buckets still inside the window at `now`, oldest first.
+    pub fn live(&self, now: Instant) -> impl Iterator<Item = &T> {
+        let current = self.clock.bucket(now);
+        let oldest = current.saturating_sub(self.buckets as u64 - 1);
+        self.ring.iter().filter(move |(n, _)| *n >= oldest && *n <= current).map(|(_, value)| value)
+    }
+
+    /// Forgets every bucket.
+    pub fn clear(&mut self) {
+        self.ring.clear();
+    }
+
+    /// Buckets held (live or not yet rolled off).
+    pub fn len(&self) -> usize {
+        self.ring.len()
+    }
+
+    /// Whether no bucket is held.
+    pub fn is_empty(&self) -> bool {
+        self.ring.is_empty()
+    }
+}
+
+/// Event counts over the last `bucket_width × buckets`.
+#[derive(Debug)]
+pub struct RollingCounts {
+    ring: BucketRing<Counts>,
+}
+
+impl RollingCounts {
+    /// A window of `window` split into `buckets` buckets, starting at `now`.
+    pub fn new(window: Duration, buckets: u32, now: Instant) -> Self {
+        Self { ring: BucketRing::new(window, buckets, now) }
+    }
+
     /// Counts one event at `now`.
     pub fn record(&mut self, event: Event, now: Instant) {
-        let number = self.clock.bucket(now);
-        match self.ring.back_mut() {
-            Some((n, counts)) if *n == number => counts.add(event, 1),
-            _ => {
-                let mut counts = Counts::default();
-                counts.add(event, 1);
-                self.ring.push_back((number, counts));
-                while self.ring.len() > self.buckets {
-                    self.ring.pop_front();
-                }
-            }
-        }
+        self.ring.current(now, |_| Counts::default()).add(event, 1);
     }
 
     /// Sum of the buckets still inside the window at `now`.
     pub fn totals(&self, now: Instant) -> Counts {
-        let current = self.clock.bucket(now);
-        let oldest = current.saturating_sub(self.buckets as u64 - 1);
         let mut sum = Counts::default();
-        for (n, counts) in &self.ring {
-            if *n >= oldest && *n <= current {
-                sum.merge(counts);
-            }
+        for counts in self.ring.live(now) {
+            sum.merge(counts);
         }
         sum
     }
@@ -124,6 +160,27 @@ mod tests {
         }
         assert_eq!(w.ring.len(), 4);
         assert_eq!(w.totals(t0 + ms(99 * 250)).get(Event::Success), 4);
+    }
+
+    #[test]
+    fn a_full_ring_hands_the_bucket_that_rolls_off_to_the_new_one() {
+        let t0 = Instant::now();
+        let mut r: BucketRing<Vec<u64>> = BucketRing::new(ms(300), 3, t0);
+        let mut handed = Vec::new();
+        for i in 0..5 {
+            let bucket = r.current(t0 + ms(i * 100), |old| {
+                handed.push(old.clone());
+                old.map(|mut v| {
+                    v.clear();
+                    v
+                })
+                .unwrap_or_default()
+            });
+            bucket.push(i);
+        }
+        assert_eq!(handed, [None, None, None, Some(vec![0]), Some(vec![1])]);
+        assert_eq!(r.live(t0 + ms(400)).cloned().collect::<Vec<_>>(), [vec![2], vec![3], vec![4]]);
+        assert_eq!(r.live(t0 + ms(600)).cloned().collect::<Vec<_>>(), [vec![4]]);
     }
 
     #[test]

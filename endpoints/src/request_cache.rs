@@ -23,9 +23,10 @@ pub struct RequestCache {
     entries: RefCell<HashMap<String, SharedCall>>,
 }
 
-/// The key of a call: serde_json's maps are sorted, so argument order does not matter.
+/// The key of a call, argument order aside: the actors' one definition,
+/// [`switchyard_actors::json::call_key`].
 pub fn cache_key(dependency: &str, operation: &str, args: &Value) -> String {
-    format!("{dependency}\u{0}{operation}\u{0}{args}")
+    switchyard_actors::json::call_key(&[dependency, operation], args)
 }
 
 impl RequestCache {

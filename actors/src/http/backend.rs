@@ -18,7 +18,7 @@ use tokio::sync::Semaphore;
 
 use super::config::{HttpConfig, HttpMethod, HttpOperation, placeholders};
 use crate::backend::{Backend, BackendError};
-use crate::config::ConfigError;
+use crate::error::ConfigError;
 use crate::json::Json;
 
 /// A client for one HTTP dependency.

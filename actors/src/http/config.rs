@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::config::ConfigError;
+use crate::error::ConfigError;
 
 /// An HTTP dependency's endpoint and operations.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
