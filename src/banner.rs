@@ -17,6 +17,8 @@ pub struct Banner {
     pub config_file: Option<String>,
     /// The data directory, and what happened to it at this start.
     pub data: String,
+    /// This node's place in its cluster.
+    pub cluster: String,
     /// How the admin token is found, when there is one to show.
     pub admin_token: Option<String>,
     /// `name (kind)` of every dependency.
@@ -41,6 +43,7 @@ impl Banner {
             let _ =
                 writeln!(out, "  admin         http://{admin}/admin/v1  (API: http://{admin}/admin/v1/openapi.json)");
         }
+        let _ = writeln!(out, "  cluster       {}", self.cluster);
         if let Some(token) = &self.admin_token {
             let _ = writeln!(out, "  admin token   {token}");
         }
@@ -73,6 +76,7 @@ mod tests {
             environment: "dev".into(),
             config_file: None,
             data: "switchyard-data (created)".into(),
+            cluster: "node 1 alone (a one-member cluster)".into(),
             admin_token: Some("in switchyard-data/admin-token".into()),
             dependencies: vec!["users (demo)".into(), "catalog (demo)".into()],
             endpoints: vec!["tv/home r1".into(), "ps3/home r1".into()],
@@ -86,6 +90,7 @@ mod tests {
             "http://127.0.0.1:8081/admin/v1",
             "users (demo), catalog (demo)",
             "tv/home r1, ps3/home r1",
+            "node 1 alone",
             "curl -s 'http://127.0.0.1:8080/tv/home?user=7'",
         ] {
             assert!(text.contains(expected), "{expected:?} missing from:\n{text}");

@@ -280,6 +280,19 @@ mod tests {
     }
 
     #[test]
+    fn dependency_names_follow_the_one_name_rule() {
+        // The actors crate checks dependency names itself (it depends on no other crate of ours);
+        // this pins its check to the rule every other name follows.
+        let long = "x".repeat(64);
+        let too_long = "x".repeat(65);
+        for name in
+            ["users", "catalog-v2", "a_b", "9lives", "", "Users", "-x", "_x", "a b", "é", "a.b", &long, &too_long]
+        {
+            assert_eq!(switchyard_actors::registry::validate_name(name).is_ok(), is_valid_name(name), "{name:?}");
+        }
+    }
+
+    #[test]
     fn a_file_dependencies_table_replaces_the_demo_set() {
         let c = Config::parse("[dependencies.users]\n").unwrap();
         assert_eq!(c.dependencies.keys().collect::<Vec<_>>(), ["users"]);

@@ -19,7 +19,8 @@ pub struct Registry {
     dependencies: BTreeMap<String, DependencyHandle>,
 }
 
-/// Checks a dependency name: `[a-z0-9][a-z0-9_-]{0,63}`, like endpoint names.
+/// Checks a dependency name: `[a-z0-9][a-z0-9_-]{0,63}`, the rule of every name (the server pins
+/// this check to `switchyard_storage::is_valid_name` with a test; this crate depends on no other).
 pub fn validate_name(name: &str) -> Result<(), ConfigError> {
     let mut chars = name.chars();
     let first_ok = chars.next().is_some_and(|c| c.is_ascii_lowercase() || c.is_ascii_digit());

@@ -1,5 +1,6 @@
 //! The admin listener (design §10, default 127.0.0.1:8081): the management API under `/admin/v1`
-//! (endpoints and their revisions, routing, rollback, delete, audit, dependencies, chaos), its
+//! (endpoints and their revisions, routing, rollback, delete, audit, dependencies, chaos, the
+//! cluster), the peers' Raft traffic under `/cluster/v1` ([`crate::cluster::rpc`]), its
 //! OpenAPI 3 document at `/admin/v1/openapi.json` — generated from the handlers and their types by
 //! utoipa, never written by hand — and `/healthz`, `/readyz`.
 //!
@@ -8,6 +9,7 @@
 
 pub mod audit;
 pub mod body;
+pub mod cluster;
 pub mod dependencies;
 pub mod endpoints;
 pub mod tokens;
@@ -117,6 +119,11 @@ fn api() -> scope::Scope<
         .service(dependencies::set_chaos)
         .service(dependencies::clear_chaos)
         .service(audit::read_audit)
+        .service(cluster::show_cluster)
+        .service(cluster::init_cluster)
+        .service(cluster::add_learner)
+        .service(cluster::promote)
+        .service(cluster::remove)
 }
 
 /// The OpenAPI document, as the listener serves it (it depends only on the handlers).

@@ -443,11 +443,11 @@ fn percent(value: &Value) -> String {
     value.as_f64().map_or_else(|| value.to_string(), |p| format!("{p}"))
 }
 
-fn text(value: &Value) -> String {
+pub(super) fn text(value: &Value) -> String {
     value.as_str().map_or_else(|| value.to_string(), str::to_owned)
 }
 
-fn print(json: bool, answer: &Value, human: impl FnOnce() -> String) {
+pub(super) fn print(json: bool, answer: &Value, human: impl FnOnce() -> String) {
     if json {
         println!("{}", serde_json::to_string_pretty(answer).unwrap_or_default());
     } else {

@@ -7,6 +7,7 @@
 
 mod admin;
 mod client;
+mod cluster;
 mod serve;
 
 use std::net::SocketAddr;
@@ -71,6 +72,18 @@ enum Command {
     },
     #[command(flatten)]
     Admin(AdminCommand),
+    /// The cluster: status, or membership changes (design §7).
+    Cluster {
+        /// What to do.
+        #[command(subcommand)]
+        action: cluster::ClusterAction,
+        /// Server and token.
+        #[command(flatten)]
+        target: Target,
+        /// Print the server's JSON.
+        #[arg(long, global = true)]
+        json: bool,
+    },
 }
 
 fn parse_pair(text: &str) -> Result<(String, String), String> {
@@ -95,6 +108,7 @@ pub fn main() -> i32 {
             }
         }
         Command::Admin(command) => admin::run(command),
+        Command::Cluster { action, target, json } => cluster::run(action, &target, json),
     };
     match result {
         Ok(()) => 0,

@@ -47,7 +47,7 @@ pub(super) fn serve(args: ServeArgs) -> anyhow::Result<()> {
         let (stop, stopped) = futures::channel::oneshot::channel::<()>();
         let stopped = stopped.map(|_| ()).shared();
         let public = crate::public::serve(state.clone(), public_listener, stopped.clone())?;
-        let admin = crate::admin::serve(state, admin_listener, stopped)?;
+        let admin = crate::admin::serve(state.clone(), admin_listener, stopped)?;
         print!("{}", banner.render());
         actix_web::rt::spawn(async move {
             let _ = tokio::signal::ctrl_c().await;
@@ -55,6 +55,7 @@ pub(super) fn serve(args: ServeArgs) -> anyhow::Result<()> {
             let _ = stop.send(());
         });
         let (public, admin) = futures::join!(public, admin);
+        state.shutdown().await;
         public?;
         admin?;
         Ok(())
@@ -75,9 +76,24 @@ fn banner(state: &AppState, public: SocketAddr, admin: SocketAddr, config_file: 
         Some((_, TokenOrigin::Environment)) => Some("from SWITCHYARD_ADMIN_TOKEN".to_owned()),
         None => Some(format!("{} configured in [auth]", state.node.config.auth.admin_tokens.len())),
     };
+    let config = &state.node.config.cluster;
+    let cluster = if config.is_alone() {
+        format!("node {} alone (a one-member cluster; [cluster] members to replicate)", config.node_id)
+    } else {
+        let status = state.cluster.status();
+        let leader = status.leader.map_or_else(|| "none yet".to_owned(), |l| format!("node {l}"));
+        format!(
+            "node {} of {} voters and {} learners ({} members configured), leader {leader}",
+            config.node_id,
+            status.voters.len(),
+            status.learners.len(),
+            config.members.len() + config.learners.len()
+        )
+    };
     Banner {
         public,
         admin: Some(admin),
+        cluster,
         environment: state.store.environment().to_owned(),
         config_file,
         data,

@@ -2,8 +2,8 @@
 //!
 //! Every failure here is the caller's fault, so it is a [`BackendError::bad_request`]: the
 //! dependency actor passes it straight back without counting an error or running a fallback.
-//! Ids must be JSON integers: the collapser matches batch items to callers by the id's JSON text,
-//! so a string `"7"` would never find its item.
+//! Ids must be JSON integers, as the catalogue's are: the collapser matches batch items to callers
+//! by the id's value, and a string `"7"` is not the number 7.
 
 use serde_json::{Map, Value};
 use switchyard_actors::BackendError;

@@ -122,6 +122,16 @@ fn take_part(bytes: &[u8]) -> Option<(String, &[u8])> {
 mod tests {
     use super::*;
 
+    #[test]
+    fn names_follow_the_one_rule() {
+        for ok in ["users", "catalog-v2", "a_b", "9lives", &"x".repeat(64)] {
+            assert!(is_valid_name(ok), "{ok:?}");
+        }
+        for bad in ["", "Users", "-x", "a b", "é", &"x".repeat(65)] {
+            assert!(!is_valid_name(bad), "{bad:?}");
+        }
+    }
+
     fn key(ns: &str, name: &str) -> EndpointKey {
         EndpointKey::new(ns, name)
     }

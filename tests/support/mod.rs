@@ -33,7 +33,7 @@ pub struct TestServer {
     pub data: Arc<tempfile::TempDir>,
     stop: Option<futures::channel::oneshot::Sender<()>>,
     listeners: Vec<actix_rt::task::JoinHandle<std::io::Result<()>>>,
-    /// Handles on the store the node holds itself (the live endpoints keep one), before any listener.
+    /// Handles on the store the node holds itself (the live endpoints, Raft), before any listener.
     own_store_handles: usize,
 }
 
@@ -114,9 +114,10 @@ impl TestServer {
         for listener in std::mem::take(&mut self.listeners) {
             listener.await.expect("listener task").expect("listener stopped cleanly");
         }
+        self.state.shutdown().await;
         // Worker threads drop their handles on the node as they exit, just after the listener ends.
         for _ in 0..1000 {
-            if Arc::strong_count(&self.state.store) == self.own_store_handles {
+            if Arc::strong_count(&self.state.store) <= self.own_store_handles {
                 return self.state.clone();
             }
             std::thread::sleep(Duration::from_millis(10));
