@@ -138,3 +138,4 @@ impl Drop for TestServer {
         self.stop();
     }
 }
+pub mod cluster;
