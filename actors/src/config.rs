@@ -3,18 +3,27 @@
 //!
 //! The same struct is read from TOML (`[dependencies.NAME]`), returned by the admin API and changed
 //! at runtime through [`SettingsPatch`]. Invalid values are [`ConfigError`]s that name the field.
+//! Its sections live beside it: `breaker`, `fallback`, `metrics`, `collapse`, and the runtime
+//! `patch`.
 
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
 use crate::http::HttpConfig;
-use crate::json::Json;
 
+mod breaker;
 mod collapse;
+mod fallback;
+mod metrics;
+mod patch;
 
 pub use crate::error::ConfigError;
+pub use breaker::{BreakerConfig, Force};
 pub use collapse::{CollapserConfig, Scope};
+pub use fallback::{FallbackConfig, FallbackKind};
+pub use metrics::MetricsConfig;
+pub use patch::{BreakerPatch, SettingsPatch};
 
 /// Policy of one dependency.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -90,107 +99,6 @@ pub enum Isolation {
     Semaphore,
 }
 
-/// Circuit breaker settings.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct BreakerConfig {
-    /// Length of the rolling statistics window.
-    pub window_ms: u64,
-    /// Buckets the window is divided into; old buckets roll off one at a time.
-    pub buckets: u32,
-    /// Calls in the window before the breaker may open at all.
-    pub request_volume: u64,
-    /// Opens when errors are at least this percentage of calls in the window.
-    pub error_percent: u8,
-    /// Time open before a single trial call is let through.
-    pub sleep_window_ms: u64,
-    /// Operator override from the admin API.
-    pub force: Option<Force>,
-}
-
-impl Default for BreakerConfig {
-    fn default() -> Self {
-        Self {
-            window_ms: 10_000,
-            buckets: 10,
-            request_volume: 20,
-            error_percent: 50,
-            sleep_window_ms: 5_000,
-            force: None,
-        }
-    }
-}
-
-/// A forced breaker state.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Force {
-    /// Every call is short-circuited.
-    Open,
-    /// Every call goes through, whatever the error rate (statistics are still kept).
-    Closed,
-}
-
-/// Fallback settings.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct FallbackConfig {
-    /// Which fallback.
-    pub kind: FallbackKind,
-    /// The reply of a `static` fallback.
-    pub value: Option<Json>,
-    /// Arguments remembered by a `stale` fallback.
-    pub stale_max_entries: usize,
-    /// Oldest reply a `stale` fallback will serve.
-    pub stale_max_age_ms: u64,
-    /// Fallbacks running at once; beyond: FALLBACK_REJECTION.
-    pub max_concurrent: usize,
-}
-
-impl Default for FallbackConfig {
-    fn default() -> Self {
-        Self {
-            kind: FallbackKind::Fail,
-            value: None,
-            stale_max_entries: 10_000,
-            stale_max_age_ms: 300_000,
-            max_concurrent: 10,
-        }
-    }
-}
-
-/// Kinds of fallback (design §3).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum FallbackKind {
-    /// No fallback: the error reaches the caller (counted FALLBACK_MISSING).
-    Fail,
-    /// The configured `value`.
-    Static,
-    /// An empty reply: the call emits nothing.
-    Silent,
-    /// The last good reply for the same arguments, if young enough.
-    Stale,
-}
-
-/// Statistics settings.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct MetricsConfig {
-    /// Window of the latency percentiles.
-    pub percentile_window_ms: u64,
-    /// Buckets of the latency window.
-    pub percentile_buckets: u32,
-    /// How often the breaker's error percentage is recomputed.
-    pub health_snapshot_ms: u64,
-}
-
-impl Default for MetricsConfig {
-    fn default() -> Self {
-        Self { percentile_window_ms: 60_000, percentile_buckets: 6, health_snapshot_ms: 500 }
-    }
-}
-
 fn at_least(prefix: &str, field: &str, value: u64, min: u64) -> Result<(), ConfigError> {
     if value < min {
         return Err(ConfigError::new(prefix, field, format!("must be at least {min}, got {value}")));
@@ -249,105 +157,6 @@ impl DependencyConfig {
             (BackendKind::Demo, Some(_)) => Err(ConfigError::new(prefix, "http", "only used when kind = \"http\"")),
             (BackendKind::Demo, None) => Ok(()),
         }
-    }
-}
-
-/// The settings that may change while the dependency serves (admin API
-/// `PUT /admin/v1/dependencies/{name}/settings`). Absent fields keep their value.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct SettingsPatch {
-    /// New call timeout.
-    pub timeout_ms: Option<u64>,
-    /// New execution limit.
-    pub max_concurrent: Option<usize>,
-    /// New queue length.
-    pub queue: Option<usize>,
-    /// New breaker settings (each field optional).
-    pub breaker: Option<BreakerPatch>,
-    /// New fallback concurrency limit.
-    pub fallback_max_concurrent: Option<usize>,
-}
-
-/// Breaker fields of a [`SettingsPatch`].
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct BreakerPatch {
-    /// New request volume threshold.
-    pub request_volume: Option<u64>,
-    /// New error threshold.
-    pub error_percent: Option<u8>,
-    /// New sleep window.
-    pub sleep_window_ms: Option<u64>,
-    /// `Some(None)` clears a forced state; `Some(Some(f))` forces one.
-    #[serde(with = "force_patch")]
-    pub force: Option<Option<Force>>,
-}
-
-/// `force` in a patch: absent = unchanged, `null` or `"none"` = cleared, `"open"`/`"closed"` = forced.
-mod force_patch {
-    use serde::{Deserialize, Deserializer, Serialize, Serializer};
-
-    use super::Force;
-
-    #[derive(Serialize, Deserialize)]
-    #[serde(rename_all = "snake_case")]
-    enum Wire {
-        None,
-        Open,
-        Closed,
-    }
-
-    pub fn serialize<S: Serializer>(v: &Option<Option<Force>>, s: S) -> Result<S::Ok, S::Error> {
-        match v {
-            None => s.serialize_none(),
-            Some(None) => Wire::None.serialize(s),
-            Some(Some(Force::Open)) => Wire::Open.serialize(s),
-            Some(Some(Force::Closed)) => Wire::Closed.serialize(s),
-        }
-    }
-
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Option<Force>>, D::Error> {
-        Ok(Some(match Option::<Wire>::deserialize(d)? {
-            None | Some(Wire::None) => None,
-            Some(Wire::Open) => Some(Force::Open),
-            Some(Wire::Closed) => Some(Force::Closed),
-        }))
-    }
-}
-
-impl SettingsPatch {
-    /// The configuration with this patch applied, validated.
-    pub fn apply_to(&self, config: &DependencyConfig, prefix: &str) -> Result<DependencyConfig, ConfigError> {
-        let mut next = config.clone();
-        if let Some(v) = self.timeout_ms {
-            next.timeout_ms = v;
-        }
-        if let Some(v) = self.max_concurrent {
-            next.max_concurrent = v;
-        }
-        if let Some(v) = self.queue {
-            next.queue = v;
-        }
-        if let Some(v) = self.fallback_max_concurrent {
-            next.fallback.max_concurrent = v;
-        }
-        if let Some(b) = &self.breaker {
-            if let Some(v) = b.request_volume {
-                next.breaker.request_volume = v;
-            }
-            if let Some(v) = b.error_percent {
-                next.breaker.error_percent = v;
-            }
-            if let Some(v) = b.sleep_window_ms {
-                next.breaker.sleep_window_ms = v;
-            }
-            if let Some(v) = b.force {
-                next.breaker.force = v;
-            }
-        }
-        next.validate(prefix)?;
-        Ok(next)
     }
 }
 

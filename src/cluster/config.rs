@@ -24,7 +24,8 @@ pub struct ClusterConfig {
     pub learners: BTreeMap<String, String>,
     /// How often the leader reaches every node.
     pub heartbeat_ms: u64,
-    /// A follower that hears nothing for this long (randomised up to twice) starts an election.
+    /// A follower that hears nothing for the old leader's lease (twice this) plus this (randomised
+    /// up to twice) starts an election.
     pub election_timeout_ms: u64,
     /// Longest a write waits for a majority; then 503 (it may still be applied later).
     pub write_timeout_ms: u64,
@@ -42,7 +43,7 @@ impl Default for ClusterConfig {
             members: BTreeMap::new(),
             learners: BTreeMap::new(),
             heartbeat_ms: 100,
-            election_timeout_ms: 1000,
+            election_timeout_ms: 500,
             write_timeout_ms: 5000,
             snapshot_after: 1000,
             keep_entries: 100,
