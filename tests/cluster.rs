@@ -175,3 +175,59 @@ async fn without_a_majority_writes_answer_503_in_bounded_time_and_nothing_acknow
         }
     }
 }
+
+/// `switchyard cluster …` against node `i`.
+async fn cli(cluster: &TestCluster, i: usize, args: &[&str]) -> (bool, String) {
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_switchyard"));
+    command.arg("cluster").args(args).args([
+        "--server",
+        &format!("http://{}", cluster.nodes[i].admin),
+        "--token",
+        support::cluster::OPS,
+    ]);
+    command.env_remove("SWITCHYARD_SERVER").env_remove("SWITCHYARD_ADMIN_TOKEN");
+    let out = actix_web::rt::task::spawn_blocking(move || command.output().expect("runs")).await.expect("joined");
+    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    (out.status.success(), text)
+}
+
+fn ids(status: &Value, list: &str) -> Vec<u64> {
+    status[list].as_array().into_iter().flatten().filter_map(|m| m["id"].as_u64()).collect()
+}
+
+#[actix_rt::test]
+async fn the_membership_changes_through_the_cli_on_any_node() {
+    let _turn = ONE_CLUSTER_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner());
+    let cluster = TestCluster::start(3, 1, "");
+    let leader = cluster.leader(&[0, 1, 2], STARTUP).await;
+    let follower = (leader + 1) % 3;
+    // The initialising node adds the configured learner right after the voters.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while ids(&cluster.status(follower).await.unwrap_or_default(), "learners").is_empty() {
+        assert!(Instant::now() < deadline, "the configured learner was never added");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let (ok, text) = cli(&cluster, follower, &["status"]).await;
+    assert!(ok && text.contains("follower") && text.contains("learners  4 ("), "{text}");
+
+    let (ok, text) = cli(&cluster, follower, &["remove", "4"]).await;
+    assert!(ok && text.contains("node 4 removed"), "{text}");
+    assert!(ids(&cluster.status(leader).await.expect("answers"), "learners").is_empty());
+
+    let address = cluster.nodes[3].admin.clone();
+    let (ok, text) = cli(&cluster, follower, &["add-learner", "4", &address]).await;
+    assert!(ok && text.contains("node 4 added as a learner"), "{text}");
+    publish_active(&cluster, leader, "tv/members", 1).await;
+    cluster.until_served(3, "/tv/members", Duration::from_secs(10), serves(1)).await;
+
+    let (ok, text) = cli(&cluster, follower, &["promote", "4"]).await;
+    assert!(ok && text.contains("node 4 is a voter"), "{text}");
+    let status = cluster.status(3).await.expect("answers");
+    assert_eq!(ids(&status, "voters"), vec![1, 2, 3, 4], "{status}");
+    assert_ne!(status["role"], "learner");
+
+    let (ok, text) = cli(&cluster, follower, &["promote", "9"]).await;
+    assert!(!ok && text.contains("409"), "an unknown node cannot be promoted: {text}");
+    let (ok, text) = cli(&cluster, follower, &["init"]).await;
+    assert!(!ok && text.contains("initialised already"), "{text}");
+}
