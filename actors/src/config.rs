@@ -160,6 +160,41 @@ impl DependencyConfig {
     }
 }
 
+impl SettingsPatch {
+    /// The configuration with this patch applied, validated.
+    pub fn apply_to(&self, config: &DependencyConfig, prefix: &str) -> Result<DependencyConfig, ConfigError> {
+        let mut next = config.clone();
+        if let Some(v) = self.timeout_ms {
+            next.timeout_ms = v;
+        }
+        if let Some(v) = self.max_concurrent {
+            next.max_concurrent = v;
+        }
+        if let Some(v) = self.queue {
+            next.queue = v;
+        }
+        if let Some(v) = self.fallback_max_concurrent {
+            next.fallback.max_concurrent = v;
+        }
+        if let Some(b) = &self.breaker {
+            if let Some(v) = b.request_volume {
+                next.breaker.request_volume = v;
+            }
+            if let Some(v) = b.error_percent {
+                next.breaker.error_percent = v;
+            }
+            if let Some(v) = b.sleep_window_ms {
+                next.breaker.sleep_window_ms = v;
+            }
+            if let Some(v) = b.force {
+                next.breaker.force = v;
+            }
+        }
+        next.validate(prefix)?;
+        Ok(next)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

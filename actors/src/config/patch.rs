@@ -1,10 +1,10 @@
 //! Settings changed while a dependency serves (admin API `PUT /admin/v1/dependencies/{name}/settings`):
-//! a patch of the fields that may change, applied to a copy of the policy and validated before it
-//! replaces anything.
+//! a patch of the fields that may change. Applying it (`SettingsPatch::apply_to`, beside the
+//! policy it changes) works on a copy, validated before it replaces anything.
 
 use serde::{Deserialize, Serialize};
 
-use super::{ConfigError, DependencyConfig, Force};
+use super::breaker::Force;
 
 /// The settings that may change while the dependency serves (admin API
 /// `PUT /admin/v1/dependencies/{name}/settings`). Absent fields keep their value.
@@ -67,40 +67,5 @@ mod force_patch {
             Some(Wire::Open) => Some(Force::Open),
             Some(Wire::Closed) => Some(Force::Closed),
         }))
-    }
-}
-
-impl SettingsPatch {
-    /// The configuration with this patch applied, validated.
-    pub fn apply_to(&self, config: &DependencyConfig, prefix: &str) -> Result<DependencyConfig, ConfigError> {
-        let mut next = config.clone();
-        if let Some(v) = self.timeout_ms {
-            next.timeout_ms = v;
-        }
-        if let Some(v) = self.max_concurrent {
-            next.max_concurrent = v;
-        }
-        if let Some(v) = self.queue {
-            next.queue = v;
-        }
-        if let Some(v) = self.fallback_max_concurrent {
-            next.fallback.max_concurrent = v;
-        }
-        if let Some(b) = &self.breaker {
-            if let Some(v) = b.request_volume {
-                next.breaker.request_volume = v;
-            }
-            if let Some(v) = b.error_percent {
-                next.breaker.error_percent = v;
-            }
-            if let Some(v) = b.sleep_window_ms {
-                next.breaker.sleep_window_ms = v;
-            }
-            if let Some(v) = b.force {
-                next.breaker.force = v;
-            }
-        }
-        next.validate(prefix)?;
-        Ok(next)
     }
 }
