@@ -449,8 +449,8 @@ pub(super) fn text(value: &Value) -> String {
 
 pub(super) fn print(json: bool, answer: &Value, human: impl FnOnce() -> String) {
     if json {
-        println!("{}", serde_json::to_string_pretty(answer).unwrap_or_default());
+        super::emit(&format!("{}\n", serde_json::to_string_pretty(answer).unwrap_or_default()));
     } else {
-        print!("{}", human());
+        super::emit(&human());
     }
 }

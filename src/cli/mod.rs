@@ -90,6 +90,20 @@ fn parse_pair(text: &str) -> Result<(String, String), String> {
     text.split_once('=').map(|(k, v)| (k.to_owned(), v.to_owned())).ok_or_else(|| format!("`{text}` is not key=value"))
 }
 
+/// Writes a command's result to stdout. A reader that went away (`switchyard … | head`) ends the
+/// command quietly, as the pipe's other tools do (exit status 141, 128 + SIGPIPE), not with a panic.
+pub(crate) fn emit(text: &str) {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    if let Err(e) = out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        if e.kind() == std::io::ErrorKind::BrokenPipe {
+            std::process::exit(141);
+        }
+        eprintln!("error: cannot write the result: {e}");
+        std::process::exit(1);
+    }
+}
+
 /// Runs the command line; the process exit code.
 pub fn main() -> i32 {
     let cli = Cli::parse();
@@ -101,7 +115,7 @@ pub fn main() -> i32 {
         Command::Run { file, user, device, query, config } => run(file, LocalRequest { user, device, query }, config),
         Command::Config { print_default } => {
             if print_default {
-                print!("{DEFAULT_TOML}");
+                emit(DEFAULT_TOML);
                 Ok(())
             } else {
                 Err(anyhow::anyhow!("nothing to do: try `switchyard config --print-default`"))
@@ -140,7 +154,7 @@ fn demo_backends(listen: SocketAddr, seed: u64) -> anyhow::Result<()> {
             std::net::TcpListener::bind(listen).map_err(|e| anyhow::anyhow!("cannot listen on {listen}: {e}"))?;
         let bound = listener.local_addr()?;
         let server = demo_backends_server(listener, DemoServices::new(seed))?;
-        println!("demo backends (seed {seed}) on http://{bound}  (try: curl -s http://{bound}/users/7)");
+        emit(&format!("demo backends (seed {seed}) on http://{bound}  (try: curl -s http://{bound}/users/7)\n"));
         server.await?;
         Ok(())
     })
@@ -153,7 +167,7 @@ fn run(file: PathBuf, request: LocalRequest, config: Option<PathBuf>) -> anyhow:
     actix_web::rt::System::new().block_on(async move {
         let node = Node::start(config)?;
         let report = local_run::run_once(&node, &file_name, &source, &request).await?;
-        print!("{}", local_run::render(&report));
+        emit(&local_run::render(&report));
         if report.status >= 500 {
             anyhow::bail!("the script answered {}", report.status);
         }

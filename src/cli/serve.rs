@@ -48,7 +48,7 @@ pub(super) fn serve(args: ServeArgs) -> anyhow::Result<()> {
         let stopped = stopped.map(|_| ()).shared();
         let public = crate::public::serve(state.clone(), public_listener, stopped.clone())?;
         let admin = crate::admin::serve(state.clone(), admin_listener, stopped)?;
-        print!("{}", banner.render());
+        super::emit(&banner.render());
         actix_web::rt::spawn(async move {
             let _ = tokio::signal::ctrl_c().await;
             tracing::info!("stopping: finishing the requests in flight");
