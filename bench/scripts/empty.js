@@ -1,0 +1,2 @@
+// The runtime's floor (bench/load.sh --scenario empty): a script that does nothing.
+export default () => 1;

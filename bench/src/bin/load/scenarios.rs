@@ -1,0 +1,197 @@
+//! The scenarios of `bench/load.sh` (design §12): each starts the servers it compares, measures them
+//! interleaved (so drift of a shared machine hits every target alike) and returns one table.
+
+use std::process::{Child, Command, Stdio};
+
+use crate::procs::{self, Paths, Server};
+use crate::wrk::{Load, Sample, measure};
+
+/// One scenario's result.
+pub struct Table {
+    /// What was measured.
+    pub title: String,
+    /// Target name and what it measured.
+    pub rows: Vec<(String, Sample)>,
+    /// The row the ratios are taken against.
+    pub baseline: usize,
+    /// Extra lines under the table.
+    pub notes: Vec<String>,
+}
+
+/// What every scenario shares.
+pub struct Run {
+    /// Binaries, repository, scratch space.
+    pub paths: Paths,
+    /// Seconds per measurement.
+    pub secs: u64,
+    /// The demo services over HTTP, shared by every target.
+    pub backends: Server,
+}
+
+const CONNECTIONS: u32 = 32;
+
+impl Run {
+    fn lua(&self) -> std::path::PathBuf {
+        self.paths.root.join("bench/wrk/users.lua")
+    }
+
+    fn load<'a>(&self, path: &'a str) -> Load<'a> {
+        Load { secs: self.secs, connections: CONNECTIONS, path }
+    }
+
+    /// Each target measured `rounds` times, the order turned around every round; the mean per target.
+    fn interleaved(&self, targets: &[(&Server, &str)], connections: u32, rounds: usize) -> Vec<(String, Sample)> {
+        let mut sums: Vec<Vec<Sample>> = vec![Vec::new(); targets.len()];
+        for round in 0..rounds {
+            let order: Vec<usize> =
+                if round % 2 == 0 { (0..targets.len()).collect() } else { (0..targets.len()).rev().collect() };
+            for i in order {
+                let (server, path) = targets[i];
+                let load = Load { connections, ..self.load(path) };
+                sums[i].push(measure(server, &load, &self.lua()));
+            }
+        }
+        targets.iter().zip(sums).map(|((server, _), samples)| (server.name.clone(), mean(&samples))).collect()
+    }
+
+    fn http_targets(&self) -> (Server, Server, Server) {
+        let switchyard = procs::switchyard(&self.paths, "switchyard", Some(&self.backends.url));
+        procs::publish(&switchyard, "bench/fanout", "fanout.js", &self.paths);
+        (procs::bare(&self.paths, &self.backends.url), switchyard, procs::node(&self.paths, &self.backends.url))
+    }
+
+    /// The six-call fan-out over HTTP: bare handler, Switchyard script, Node + opossum.
+    pub fn fanout(&self, connections: u32, title: &str) -> Table {
+        let (bare, switchyard, node) = self.http_targets();
+        let rows =
+            self.interleaved(&[(&bare, "/fanout"), (&switchyard, "/bench/fanout"), (&node, "/fanout")], connections, 2);
+        Table { title: title.to_owned(), rows, baseline: 0, notes: Vec::new() }
+    }
+
+    /// The fan-out with one dependency answering 500 to everything.
+    pub fn failing(&self) -> Table {
+        procs::chaos(&self.backends, "ratings", Some(r#"{"error_percent": 100}"#));
+        let mut table = self.fanout(CONNECTIONS, "failing: ratings answers 500 to every call");
+        procs::chaos(&self.backends, "ratings", None);
+        table.notes.push("bare answers 502 (non-2xx); Switchyard and Node answer with the ratings fallback".into());
+        table
+    }
+
+    /// The script runtime's floor beside `/healthz` on the same server.
+    pub fn empty(&self) -> Table {
+        let switchyard = procs::switchyard(&self.paths, "switchyard-empty", None);
+        procs::publish(&switchyard, "bench/empty", "empty.js", &self.paths);
+        let mut health = self.interleaved(&[(&switchyard, "/healthz")], CONNECTIONS, 1);
+        let empty = self.interleaved(&[(&switchyard, "/bench/empty")], CONNECTIONS, 1);
+        health[0].0 = "switchyard /healthz".into();
+        let mut rows = health;
+        rows.push(("switchyard `export default () => 1`".into(), empty[0].1.clone()));
+        let extra = rows[1].1.cpu_us - rows[0].1.cpu_us;
+        Table {
+            title: "empty: the script floor".into(),
+            rows,
+            baseline: 0,
+            notes: vec![format!("script floor above /healthz: {extra:.0} µs CPU per request (target ≤ 40)")],
+        }
+    }
+
+    /// The TV home sample with the demo in-process.
+    pub fn tvhome(&self) -> Table {
+        let switchyard = procs::switchyard(&self.paths, "switchyard-tvhome", None);
+        let rows = self.interleaved(&[(&switchyard, "/tv/home")], 8, 1);
+        Table {
+            title: "tvhome: /tv/home, demo in-process, 8 connections".into(),
+            rows,
+            baseline: 0,
+            notes: vec![
+                "target: ≤ 4 ms CPU per request; the Rust composition is measured by `cargo bench --bench script`"
+                    .into(),
+            ],
+        }
+    }
+
+    /// `/tv/home` alone, then while two clients hammer a `for(;;){}` endpoint on the same server.
+    pub fn hostile(&self) -> Table {
+        let switchyard = procs::switchyard(&self.paths, "switchyard-hostile", None);
+        procs::publish(&switchyard, "bench/spin", "spin.js", &self.paths);
+        let alone = self.interleaved(&[(&switchyard, "/tv/home")], 8, 1);
+        let spinners: Vec<Child> = (0..2)
+            .map(|_| {
+                Command::new("wrk")
+                    .args(["-t1", "-c1", &format!("-d{}s", self.secs + 2), &format!("{}/bench/spin", switchyard.url)])
+                    .stdout(Stdio::null())
+                    .stderr(Stdio::null())
+                    .spawn()
+                    .expect("wrk")
+            })
+            .collect();
+        std::thread::sleep(std::time::Duration::from_millis(500));
+        let beside = self.interleaved(&[(&switchyard, "/tv/home")], 8, 1);
+        for mut spinner in spinners {
+            let _ = spinner.kill();
+            let _ = spinner.wait();
+        }
+        let ratio = beside[0].1.p99_ms / alone[0].1.p99_ms.max(0.001);
+        Table {
+            title: "hostile: /tv/home beside two clients on a for(;;){} endpoint".into(),
+            rows: vec![
+                ("tv/home alone".into(), alone[0].1.clone()),
+                ("tv/home beside the spinners".into(), beside[0].1.clone()),
+            ],
+            baseline: 0,
+            notes: vec![format!("p99 with the spinners: {ratio:.2}× alone (target ≤ 1.5×)")],
+        }
+    }
+
+    /// One dependency made 2 s slow mid-run, then healed: throughput second by second per target.
+    pub fn monkey(&self) -> (Table, Vec<(String, Vec<f64>)>) {
+        let (bare, switchyard, node) = self.http_targets();
+        let phase = self.secs.max(3);
+        let mut series = Vec::new();
+        let mut rows = Vec::new();
+        let mut notes = Vec::new();
+        for (server, path) in [(&bare, "/fanout"), (&switchyard, "/bench/fanout"), (&node, "/fanout")] {
+            let mut per_second = Vec::new();
+            let mut phases: Vec<Vec<Sample>> = vec![Vec::new(), Vec::new(), Vec::new()];
+            for second in 0..phase * 3 {
+                if second == phase {
+                    procs::chaos(&self.backends, "ratings", Some(r#"{"latency_ms": 2000}"#));
+                }
+                if second == phase * 2 {
+                    procs::chaos(&self.backends, "ratings", None);
+                }
+                let sample = measure(server, &Load { secs: 1, connections: CONNECTIONS, path }, &self.lua());
+                per_second.push(sample.rps);
+                phases[(second / phase) as usize].push(sample);
+            }
+            procs::chaos(&self.backends, "ratings", None);
+            let [healthy, slow, healed] = [&phases[0], &phases[1], &phases[2]].map(|p| mean(p));
+            let recovered = per_second[(phase * 2) as usize..].iter().position(|rps| *rps >= 0.9 * healthy.rps);
+            notes.push(format!(
+                "{}: {:.0} % of healthy throughput while ratings is 2 s slow; back to 90 % {}",
+                server.name,
+                100.0 * slow.rps / healthy.rps.max(1.0),
+                recovered.map_or("not within the run".to_owned(), |s| format!("{s} s after the heal"))
+            ));
+            rows.push((format!("{} healthy", server.name), healthy));
+            rows.push((format!("{} ratings +2 s", server.name), slow));
+            rows.push((format!("{} healed", server.name), healed));
+            series.push((server.name.clone(), per_second));
+        }
+        (Table { title: "monkey: ratings made 2 s slow, then healed".into(), rows, baseline: 0, notes }, series)
+    }
+}
+
+fn mean(samples: &[Sample]) -> Sample {
+    let n = samples.len().max(1) as f64;
+    let sum = |f: fn(&Sample) -> f64| samples.iter().map(f).sum::<f64>() / n;
+    Sample {
+        rps: sum(|s| s.rps),
+        p50_ms: sum(|s| s.p50_ms),
+        p99_ms: sum(|s| s.p99_ms),
+        requests: samples.iter().map(|s| s.requests).sum(),
+        non_2xx: samples.iter().map(|s| s.non_2xx).sum(),
+        fallbacks: samples.iter().map(|s| s.fallbacks).sum(),
+        cpu_us: sum(|s| s.cpu_us),
+    }
+}
