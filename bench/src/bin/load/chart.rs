@@ -1,9 +1,10 @@
 //! The latency-monkey chart: throughput second by second per target, as a plain SVG (a few lines
 //! of markup; no plotting crate needed), with the slow phase shaded.
 
-/// An SVG of `series` (target, requests per second for each second); the middle third of the run
-/// (`phase` seconds) is when the dependency was slow.
-pub fn throughput(series: &[(String, Vec<f64>)], phase: u64) -> String {
+/// An SVG of `series` (target, requests per second for each second); the dependency was slow for
+/// `slow` seconds from second `from`.
+pub fn throughput(series: &[(String, Vec<f64>)], from: u64, slow: u64) -> String {
+    let phase = from;
     let (width, height, margin) = (720.0, 320.0, 48.0);
     let seconds = series.iter().map(|(_, s)| s.len()).max().unwrap_or(1).max(2) as f64;
     let top = series.iter().flat_map(|(_, s)| s.iter().copied()).fold(1.0_f64, f64::max) * 1.1;
@@ -19,7 +20,7 @@ pub fn throughput(series: &[(String, Vec<f64>)], phase: u64) -> String {
          <line x1=\"{margin}\" y1=\"{:.1}\" x2=\"{:.1}\" y2=\"{:.1}\" stroke=\"black\"/>\n\
          <text x=\"4\" y=\"{:.1}\">{:.0}</text><text x=\"4\" y=\"{:.1}\">0</text>\n",
         x(phase as f64),
-        x((2 * phase) as f64) - x(phase as f64),
+        x((phase + slow) as f64) - x(phase as f64),
         height - 2.0 * margin,
         x(phase as f64) + 4.0,
         margin + 14.0,
@@ -51,7 +52,7 @@ mod tests {
 
     #[test]
     fn one_line_per_target_and_the_slow_phase_shaded() {
-        let svg = throughput(&[("a".into(), vec![10.0, 12.0, 1.0, 11.0]), ("b".into(), vec![5.0; 4])], 1);
+        let svg = throughput(&[("a".into(), vec![10.0, 12.0, 1.0, 11.0]), ("b".into(), vec![5.0; 4])], 1, 1);
         assert_eq!(svg.matches("<polyline").count(), 2);
         assert!(svg.contains("ratings +2 s") && svg.starts_with("<svg") && svg.ends_with("</svg>\n"));
     }

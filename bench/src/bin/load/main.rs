@@ -58,7 +58,8 @@ fn main() {
             "monkey" => {
                 let (table, series) = run.monkey();
                 let file = out.join("monkey.svg");
-                std::fs::write(&file, chart::throughput(&series, run.secs.max(3))).expect("chart");
+                std::fs::write(&file, chart::throughput(&series, run.secs.max(3), (3 * run.secs).max(15)))
+                    .expect("chart");
                 println!("(throughput over time: {})", file.display());
                 table
             }

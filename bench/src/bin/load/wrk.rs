@@ -37,6 +37,11 @@ pub struct Load<'a> {
 
 /// Runs `wrk` with `load` against `server`.
 pub fn measure(server: &Server, load: &Load<'_>, lua: &Path) -> Sample {
+    measure_text(server, load, lua).0
+}
+
+/// [`measure`], with wrk's whole output (for what a Lua script printed).
+pub fn measure_text(server: &Server, load: &Load<'_>, lua: &Path) -> (Sample, String) {
     let fallbacks_before = crate::procs::fallbacks(server);
     let cpu_before = server.cpu_seconds();
     let output = Command::new("wrk")
@@ -61,7 +66,7 @@ pub fn measure(server: &Server, load: &Load<'_>, lua: &Path) -> Sample {
     if sample.requests > 0 {
         sample.cpu_us = cpu * 1e6 / sample.requests as f64;
     }
-    sample
+    (sample, text.into_owned())
 }
 
 /// Reads wrk's report.
