@@ -17,5 +17,5 @@ if [ ! -d bench/node/node_modules ]; then
   echo "installing the Node baseline's packages (npm ci)" >&2
   (cd bench/node && npm ci --omit=dev --no-audit --no-fund --loglevel=error)
 fi
-cargo build --release --quiet -p switchyard --bin switchyard -p switchyard-bench --bin bare --bin load
+cargo build --release --quiet -p switchyard --bin switchyard -p switchyard-bench --bin bare --bin rusthome --bin load
 exec target/release/load "$@"

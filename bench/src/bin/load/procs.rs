@@ -156,6 +156,14 @@ pub fn node(paths: &Paths, backends: &str) -> Server {
     start("node+opossum", command, format!("http://127.0.0.1:{port}"), None, &paths.scratch.join("node.log"))
 }
 
+/// The TV home composed in Rust on a Switchyard node's dependency layer (`rusthome`).
+pub fn rusthome(paths: &Paths) -> Server {
+    let port = free_port();
+    let mut command = Command::new(paths.bin.join("rusthome"));
+    command.args(["--listen", &format!("127.0.0.1:{port}")]).env("RUST_LOG", "warn");
+    start("rust tv home", command, format!("http://127.0.0.1:{port}"), None, &paths.scratch.join("rusthome.log"))
+}
+
 /// Publishes `script` (under `bench/scripts/`) as `endpoint` on a Switchyard the harness started.
 pub fn publish(server: &Server, endpoint: &str, script: &str, paths: &Paths) {
     let admin = server.admin.as_deref().expect("a Switchyard");
