@@ -42,8 +42,8 @@ async fn run() {
         }
         everywhere.push(started.elapsed());
     }
-    report("publish through a follower, acknowledged", &mut acknowledged);
-    report("publish through a follower → served by all three nodes", &mut everywhere);
+    switchyard_bench::latencies::report("publish through a follower, acknowledged", &mut acknowledged);
+    switchyard_bench::latencies::report("publish through a follower → served by all three nodes", &mut everywhere);
 
     let (mut failover, mut elected) = (Vec::new(), Vec::new());
     for round in 0..5 {
@@ -61,19 +61,6 @@ async fn run() {
         // Let the restarted node catch up before the next round kills someone.
         cluster.until_served(leader, "/bench/failover", Duration::from_secs(30), |(s, _)| *s == 200).await;
     }
-    report("leader killed → next publish acknowledged", &mut failover);
-    report("leader killed → both survivors name the new leader", &mut elected);
-}
-
-fn report(what: &str, samples: &mut [Duration]) {
-    samples.sort();
-    let at = |q: f64| samples[((samples.len() as f64 * q).ceil() as usize).clamp(1, samples.len()) - 1];
-    let ms = |d: Duration| d.as_secs_f64() * 1000.0;
-    println!(
-        "{what}: n={} p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
-        samples.len(),
-        ms(at(0.50)),
-        ms(at(0.99)),
-        ms(samples[samples.len() - 1])
-    );
+    switchyard_bench::latencies::report("leader killed → next publish acknowledged", &mut failover);
+    switchyard_bench::latencies::report("leader killed → both survivors name the new leader", &mut elected);
 }

@@ -77,19 +77,6 @@ async fn run() {
         }
     }
     let _ = stop.send(());
-    report("publish (compile + durable write + reload), answered", &mut publish_alone);
-    report("publish + activate → first request served by it", &mut until_served);
-}
-
-fn report(what: &str, samples: &mut [Duration]) {
-    samples.sort();
-    let at = |q: f64| samples[((samples.len() as f64 * q).ceil() as usize).clamp(1, samples.len()) - 1];
-    let ms = |d: Duration| d.as_secs_f64() * 1000.0;
-    println!(
-        "{what}: n={} p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms",
-        samples.len(),
-        ms(at(0.50)),
-        ms(at(0.99)),
-        ms(samples[samples.len() - 1])
-    );
+    switchyard_bench::latencies::report("publish (compile + durable write + reload), answered", &mut publish_alone);
+    switchyard_bench::latencies::report("publish + activate → first request served by it", &mut until_served);
 }
