@@ -18,4 +18,4 @@ if [ ! -d bench/node/node_modules ]; then
   (cd bench/node && npm ci --omit=dev --no-audit --no-fund --loglevel=error)
 fi
 cargo build --release --quiet -p switchyard --bin switchyard -p switchyard-bench --bin bare --bin rusthome --bin load
-exec target/release/load "$@"
+exec "${CARGO_TARGET_DIR:-target}/release/load" "$@"
