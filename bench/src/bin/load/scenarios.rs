@@ -151,41 +151,43 @@ impl Run {
         // the cliff comes, so the error rate needs that long to cross 50 %.
         let phases = [self.secs.max(3), (3 * self.secs).max(15), (2 * self.secs).max(10)];
         let (mut series, mut rows, mut notes) = (Vec::new(), Vec::new(), Vec::new());
+        let lua = self.paths.root.join("bench/wrk/per_second.lua");
         for (server, path) in [(&bare, "/fanout"), (&switchyard, "/bench/fanout"), (&node, "/fanout")] {
-            let load = Load { secs: phases.iter().sum(), connections: CONNECTIONS, path };
-            let lua = self.paths.root.join("bench/wrk/per_second.lua");
-            let (sample, per_second) = std::thread::scope(|scope| {
-                let run = scope.spawn(|| measure_with_seconds(server, &load, &lua));
-                std::thread::sleep(std::time::Duration::from_secs(phases[0]));
-                procs::chaos(&self.backends, "ratings", Some(r#"{"latency_ms": 2000}"#));
-                std::thread::sleep(std::time::Duration::from_secs(phases[1]));
-                procs::chaos(&self.backends, "ratings", None);
-                run.join().expect("wrk")
-            });
+            // One wrk run per phase, back to back: each phase's latency and failures of its own,
+            // and its answers counted second by second for the chart.
+            let mut per_second = Vec::new();
+            let mut samples = Vec::new();
+            for (k, secs) in phases.iter().enumerate() {
+                match k {
+                    1 => procs::chaos(&self.backends, "ratings", Some(r#"{"latency_ms": 2000}"#)),
+                    2 => procs::chaos(&self.backends, "ratings", None),
+                    _ => {}
+                }
+                let (sample, seconds) =
+                    measure_with_seconds(server, &Load { secs: *secs, connections: CONNECTIONS, path }, &lua);
+                per_second.extend(seconds);
+                samples.push(sample);
+            }
             let starts = [0, phases[0], phases[0] + phases[1]];
             let part = |k: usize| -> &[f64] {
                 let from = (starts[k] as usize).min(per_second.len());
                 let to = (from + phases[k] as usize).min(per_second.len());
                 &per_second[from..to]
             };
-            let average = |v: &[f64]| v.iter().sum::<f64>() / v.len().max(1) as f64;
-            let healthy = average(part(0));
+            let healthy = samples[0].rps;
             let within = |v: &[f64]| v.iter().position(|rps| *rps >= 0.9 * healthy);
             notes.push(format!(
                 "{}: {:.0} % of healthy throughput over the slow phase ({} into it); back to 90 % {}",
                 server.name,
-                100.0 * average(part(1)) / healthy.max(1.0),
+                100.0 * samples[1].rps / healthy.max(1.0),
                 within(part(1)).map_or("never at 90 %".to_owned(), |s| format!("at 90 % again {s} s")),
                 within(part(2)).map_or("not within the run".to_owned(), |s| format!("{s} s after the heal"))
             ));
-            for (k, label) in ["healthy", "ratings +2 s", "healed"].iter().enumerate() {
-                let mut row = sample.clone();
-                row.rps = average(part(k));
-                rows.push((format!("{} {label}", server.name), row));
+            for (sample, label) in samples.into_iter().zip(["healthy", "ratings +2 s", "healed"]) {
+                rows.push((format!("{} {label}", server.name), sample));
             }
             series.push((server.name.clone(), per_second));
         }
-        notes.push("per-phase rows: rps of that phase; latency, failures and CPU over the whole run".into());
         let title = format!(
             "monkey: ratings 2 s slow for {} s after {} s, then healed for {} s",
             phases[1], phases[0], phases[2]
