@@ -53,6 +53,12 @@ async fn a_publish_on_a_follower_is_served_everywhere_a_learner_never_votes_and_
     let mut cluster = TestCluster::start(3, 1, "");
     let leader = cluster.leader(&[0, 1, 2], STARTUP).await;
     let follower = (leader + 1) % 3;
+    // The initialising node adds the configured learner once a leader is elected.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !cluster.status(3).await.is_some_and(|s| ids(&s, "learners").contains(&4)) {
+        assert!(Instant::now() < deadline, "the configured learner was never added\n{}", cluster.log(0));
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     let published_at = Instant::now();
     publish_active(&cluster, follower, "tv/replicated", 1).await;
     for i in 0..4 {

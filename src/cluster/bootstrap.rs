@@ -19,7 +19,7 @@ use switchyard_storage::Command;
 use switchyard_storage::raft::{Node, NodeId};
 
 use super::Cluster;
-use super::messages::{ClusterError, Forward, Hello};
+use super::messages::{Forward, Hello};
 
 /// How often the bootstrapping node greets the voters that have not answered yet.
 const GREETING_INTERVAL: Duration = Duration::from_millis(300);
@@ -111,11 +111,27 @@ pub async fn initialize(cluster: &Cluster, seed: Vec<Command>) -> anyhow::Result
         cluster.config.voters().into_iter().map(|(id, address)| (id, Node::new(address))).collect();
     cluster.raft.initialize(voters).await.context("Raft refused to initialise")?;
     tracing::info!(node = cluster.node_id, "initialised the cluster");
+    // The learners and samples are written through the leader: wait for the first election.
+    cluster
+        .raft
+        .wait(Some(Duration::from_secs(30)))
+        .metrics(|m| m.current_leader.is_some(), "a leader after initialising")
+        .await
+        .context("no leader was elected within 30 s of initialising the cluster")?;
     for (id, address) in cluster.config.learner_nodes() {
-        cluster
-            .change(Forward::AddLearner { id, address })
-            .await
-            .with_context(|| format!("cannot add learner {id}"))?;
+        // Refused while the first membership is still being committed by the new leader: a moment
+        // later it is not. Adding a learner twice changes nothing, so retrying is safe.
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+        loop {
+            match cluster.change(Forward::AddLearner { id, address: address.clone() }).await {
+                Ok(_) => break,
+                Err(e) if tokio::time::Instant::now() < deadline => {
+                    tracing::debug!(learner = id, "adding the learner again: {e}");
+                    tokio::time::sleep(GREETING_INTERVAL).await;
+                }
+                Err(e) => return Err(e).with_context(|| format!("cannot add learner {id}")),
+            }
+        }
     }
     publish(cluster, seed).await
 }
@@ -126,7 +142,6 @@ async fn publish(cluster: &Cluster, seed: Vec<Command>) -> anyhow::Result<()> {
         match cluster.write(command).await {
             Ok(Some(Ok(_))) => {}
             Ok(other) => anyhow::bail!("seeding {endpoint}: the store answered {other:?}"),
-            Err(ClusterError::Unavailable(why)) => anyhow::bail!("seeding {endpoint}: {why}"),
             Err(e) => anyhow::bail!("seeding {endpoint}: {e}"),
         }
     }

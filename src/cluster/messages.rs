@@ -59,12 +59,12 @@ pub enum Forwarded {
 /// Why a change was not made.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, thiserror::Error)]
 pub enum ClusterError {
-    /// No leader, or no majority, within the write timeout: nothing is known to be committed (a
-    /// leader that regains its majority may still apply it).
-    #[error("the cluster has no majority to take the change now ({0}); retry later")]
+    /// No leader could be reached within the write timeout: the change reached none, so nothing of
+    /// it is in any log.
+    #[error("the cluster has no leader to take the change now ({0}); retry later")]
     Unavailable(String),
-    /// The change reached the leader but no answer came back: it may or may not be applied (read
-    /// before retrying).
+    /// The change reached a leader that could not get a majority to acknowledge it in time, or whose
+    /// answer was lost: it may or may not be applied (read before retrying).
     #[error("{0}")]
     Indeterminate(String),
     /// The node asked is not (or no longer) the leader.

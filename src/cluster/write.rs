@@ -80,14 +80,18 @@ impl Cluster {
                 Some(leader) if leader == self.node_id => {
                     return tokio::time::timeout(remaining, self.execute(change.clone()))
                         .await
-                        .unwrap_or_else(|_| Err(no_majority(self.write_timeout())));
+                        .unwrap_or_else(|_| Err(no_majority(remaining)));
                 }
                 Some(leader) => self.forward(leader, &change, remaining).await,
                 None => Err(ClusterError::Unavailable("no leader is known".into())),
             };
             match attempt {
-                // Never reached a leader: ask again who leads, while there is time.
-                Err(ClusterError::NotLeader(_) | ClusterError::Unavailable(_)) if remaining > RETRY * 2 => {
+                // Never reached a leader (none known, unreachable, or the node asked no longer
+                // leads: openraft says so only before it appended the entry): ask again who leads,
+                // while there is time. A leader's own timeout is `Indeterminate`, never retried.
+                Err(ClusterError::NotLeader(_) | ClusterError::Unavailable(_))
+                    if deadline.saturating_duration_since(Instant::now()) > RETRY * 2 =>
+                {
                     tokio::time::sleep(RETRY).await;
                 }
                 other => return other,
@@ -153,6 +157,11 @@ impl Cluster {
     }
 }
 
+/// A leader that took the change but saw no majority acknowledge it in time: the entry is in its
+/// log and may still be committed if the majority comes back, so it must not be sent again.
 fn no_majority(waited: Duration) -> ClusterError {
-    ClusterError::Unavailable(format!("no majority acknowledged it within {} ms", waited.as_millis()))
+    ClusterError::Indeterminate(format!(
+        "no majority acknowledged the change within {} ms; it may still be applied if the leader regains its majority: read before retrying",
+        waited.as_millis()
+    ))
 }
