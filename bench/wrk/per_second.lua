@@ -1,21 +1,18 @@
--- As users.lua, and counts the successful answers of each wall-clock second, printed at the end as
--- `second UNIX_TIME COUNT` lines: throughput over time through a run that changes half-way.
-local path = "/"
+-- users.lua's load (a random user per request, on the path given after `--`), and the successful
+-- answers of each wall-clock second counted, printed at the end as `second UNIX_TIME COUNT` lines:
+-- throughput over time through a run that changes half-way. wrk runs from the repository root.
+dofile("bench/wrk/users.lua")
+
 local threads = {}
+local users_init = init
 
 function setup(thread)
   table.insert(threads, thread)
 end
 
 function init(args)
-  path = args[1] or "/"
+  users_init(args)
   counts = {}
-  math.randomseed(os.time() + math.floor(os.clock() * 1000000))
-end
-
-function request()
-  local sep = string.find(path, "?", 1, true) and "&" or "?"
-  return wrk.format("GET", path .. sep .. "user=" .. math.random(1, 100000))
 end
 
 function response(status, headers, body)
