@@ -5,8 +5,8 @@
 //! environment or a data directory it cannot use, with a message naming what is wrong. Every change
 //! goes through [`AppState::write`]: one store command, committed through the cluster's Raft log and
 //! applied by every node; each node's endpoints reload as it applies. The node that initialises a
-//! cluster (a node alone does so on its first start) publishes the sample endpoints into the store
-//! it created, and only then.
+//! cluster (a node alone does so on its first start) publishes the sample endpoints into a store
+//! that never saw a change, and only then.
 
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -102,7 +102,7 @@ impl AppState {
             )
             .with_context(|| format!("cannot start replication over {}", data_dir.raft().display()))?,
         );
-        let seed = if created { sample_commands() } else { Vec::new() };
+        let seed = samples_for(&store)?;
         bootstrap(&cluster, seed).context("cannot start this node's cluster")?;
         Ok(Self {
             node,
@@ -156,7 +156,15 @@ pub fn now_ms() -> u64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64)
 }
 
-/// Every sample as a publish, for the store of a node that initialises its cluster.
+/// The samples to publish if this node initialises its cluster: all of them for a store that never
+/// saw a change (also one whose first start crashed before seeding), none otherwise — a deleted
+/// sample stays deleted.
+pub(crate) fn samples_for(store: &Store) -> anyhow::Result<Vec<Command>> {
+    let blank = store.audit(None, 1).context("cannot read the audit log")?.is_empty();
+    Ok(if blank { sample_commands() } else { Vec::new() })
+}
+
+/// Every sample as a publish.
 fn sample_commands() -> Vec<Command> {
     SAMPLES
         .iter()

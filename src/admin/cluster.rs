@@ -67,7 +67,7 @@ pub async fn init_cluster(http: HttpRequest, state: Data<AppState>) -> Result<Ht
     if state.cluster.status().initialized {
         return Err(ApiError::new(ErrorCode::Conflict, "the cluster is initialised already"));
     }
-    let seed = Vec::new();
+    let seed = crate::app::samples_for(&state.store).map_err(|e| ApiError::internal(format!("{e:#}")))?;
     bootstrap::initialize(&state.cluster, seed)
         .await
         .map_err(|e| ApiError::new(ErrorCode::Conflict, format!("{e:#}")))?;

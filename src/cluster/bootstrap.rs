@@ -51,10 +51,8 @@ async fn start_alone(cluster: &Cluster, seed: Vec<Command>) -> anyhow::Result<()
         .current_leader(cluster.node_id, "a node alone leads itself")
         .await
         .context("this node did not become the leader of its one-member cluster within 10 s")?;
-    if !initialized {
-        publish(cluster, seed).await?;
-    }
-    Ok(())
+    // `seed` is empty unless the store never saw a change (see `AppState::open`).
+    publish(cluster, seed).await
 }
 
 async fn start_cluster(cluster: Weak<Cluster>, seed: Vec<Command>) {
