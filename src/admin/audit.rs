@@ -2,14 +2,13 @@
 //! read in bounded pages (`?after=SEQ&limit=N`, at most `server.max_audit_page`), filtered to the
 //! namespaces the token covers.
 
-use actix_web::http::header;
 use actix_web::web::{Data, Query};
 use actix_web::{HttpRequest, HttpResponse, get};
 use serde::Deserialize;
 use switchyard_storage::AuditEntry;
 use utoipa::IntoParams;
 
-use super::tokens::Scope;
+use super::tokens::{Scope, authorization};
 use crate::app::AppState;
 use crate::status::ApiError;
 
@@ -29,8 +28,7 @@ pub struct AuditQuery {
         (status = 401, body = super::ErrorBody)))]
 #[get("/audit")]
 pub async fn read_audit(http: HttpRequest, state: Data<AppState>) -> Result<HttpResponse, ApiError> {
-    let authorization = http.headers().get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
-    let token = state.tokens.authorize(authorization, Scope::Any)?;
+    let token = state.tokens.authorize(authorization(&http), Scope::Any)?;
     let query = Query::<AuditQuery>::from_query(http.query_string())
         .map_err(|e| ApiError::bad_request(format!("invalid query: {e}")))?
         .into_inner();

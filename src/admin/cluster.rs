@@ -3,7 +3,6 @@
 //! voters did not all come up together, add a learner, promote a learner to voter, remove a node.
 //! Any node takes them; they are made by the leader ([`crate::cluster::Cluster::change`]).
 
-use actix_web::http::header;
 use actix_web::web::{Data, Path, Payload};
 use actix_web::{HttpRequest, HttpResponse, delete, get, post};
 use serde::{Deserialize, Serialize};
@@ -11,15 +10,11 @@ use switchyard_storage::raft::NodeId;
 use utoipa::ToSchema;
 
 use super::body;
-use super::tokens::Scope;
+use super::tokens::{Scope, authorization};
 use crate::app::AppState;
 use crate::cluster::{ClusterError, ClusterStatus, Forward, bootstrap};
 use crate::public::input::read_body;
 use crate::status::{ApiError, ErrorCode};
-
-fn authorization(http: &HttpRequest) -> Option<&str> {
-    http.headers().get(header::AUTHORIZATION).and_then(|v| v.to_str().ok())
-}
 
 fn cluster_error(error: ClusterError) -> ApiError {
     match error {

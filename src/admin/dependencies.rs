@@ -3,7 +3,6 @@
 //! a share of failures, hangs, for a while or until cleared — injected in front of the backend, so
 //! it works for every backend kind, HTTP included.
 
-use actix_web::http::header;
 use actix_web::web::{Data, Path, Payload};
 use actix_web::{HttpRequest, HttpResponse, delete, get, put};
 use serde::Serialize;
@@ -11,15 +10,11 @@ use serde_json::{Value, json};
 use switchyard_actors::{DependencyHandle, SettingsPatch};
 
 use super::body;
-use super::tokens::Scope;
+use super::tokens::{Scope, authorization};
 use crate::app::AppState;
 use crate::demo::{Chaos, ChaosSettings};
 use crate::public::input::read_body;
 use crate::status::ApiError;
-
-fn authorization(http: &HttpRequest) -> Option<&str> {
-    http.headers().get(header::AUTHORIZATION).and_then(|v| v.to_str().ok())
-}
 
 fn dependency<'a>(state: &'a AppState, name: &str) -> Result<(&'a DependencyHandle, &'a Chaos), ApiError> {
     let handle = state.node.dependencies.registry().get(name);

@@ -14,7 +14,7 @@ use switchyard_storage::{Command, EndpointKey, EndpointRecord, Outcome, Revision
 use utoipa::ToSchema;
 
 use super::body;
-use super::tokens::Scope;
+use super::tokens::{Scope, authorization};
 use crate::app::{AppState, now_ms};
 use crate::public::input::read_body;
 use crate::status::{ApiError, ErrorCode};
@@ -106,10 +106,6 @@ fn key(path: &(String, String)) -> Result<EndpointKey, ApiError> {
         }
     }
     Ok(EndpointKey::new(path.0.as_str(), path.1.as_str()))
-}
-
-fn authorization(http: &HttpRequest) -> Option<&str> {
-    http.headers().get(header::AUTHORIZATION).and_then(|v| v.to_str().ok())
 }
 
 fn store_error(e: impl std::fmt::Display) -> ApiError {

@@ -3,10 +3,17 @@
 //! namespaces (`tv`, `ps3`) for the endpoints under them. Tokens are compared in constant time,
 //! against every configured token, so timing says nothing about how close a guess was.
 
+use actix_web::HttpRequest;
+use actix_web::http::header;
 use subtle::ConstantTimeEq;
 
 use crate::config::AdminToken;
 use crate::status::{ApiError, ErrorCode};
+
+/// The `Authorization` header of an admin request, as text (checked by [`AdminTokens::authorize`]).
+pub fn authorization(http: &HttpRequest) -> Option<&str> {
+    http.headers().get(header::AUTHORIZATION).and_then(|v| v.to_str().ok())
+}
 
 /// What an admin request is about, for the scope check.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -243,7 +243,7 @@ impl RaftLogStorage<TypeConfig> for LogStore {
         // The marker first: after a crash in between, the entries it covers are simply ignored.
         self.put_meta(LAST_PURGED, &log_id)?;
         self.flush().await.map_err(write_err)?;
-        self.remove(..=index_key(log_id.index))?;
-        self.flush().await.map_err(write_err)
+        // No flush needed: entries the marker covers are ignored, and open removes any left over.
+        self.remove(..=index_key(log_id.index))
     }
 }
