@@ -156,6 +156,12 @@ async fn without_a_majority_writes_answer_503_in_bounded_time_and_nothing_acknow
         cluster.spawn(i);
     }
     let leader = cluster.leader(&[0, 1, 2], STARTUP).await;
+    // Let the new leader commit what it has (its first entry of the term) before the next write.
+    let deadline = Instant::now() + STARTUP;
+    while !cluster.status(leader).await.is_some_and(|s| s["last_applied_index"] == s["last_log_index"]) {
+        assert!(Instant::now() < deadline, "the leader never caught up with its own log");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     acknowledged.push(publish_active(&cluster, leader, "tv/majority", 4).await);
     for i in 0..3 {
         cluster.until_served(i, "/tv/majority", Duration::from_secs(10), serves(4)).await;
