@@ -56,7 +56,18 @@ pub async fn tv_home(dispatch: Rc<dyn Dispatch>, user: u64) -> Result<Value, Obs
         .collect();
     let art = call(d(), "artwork", "boxart", json!({"ids": ids, "size": "large"})).collect();
     let ratings = call(d(), "ratings", "predicted", json!({"user": user, "ids": ids})).collect();
-    let (titles, art, ratings) = futures::join!(titles, art, ratings);
+    // The billboard: the first row's first title, the same call as its row's lookup (a cache hit).
+    let featured = rows.first().and_then(|(_, ids)| ids.first().cloned());
+    let billboard = match featured {
+        Some(id) => call(d(), "catalog", "title", json!({"id": id})).on_error_resume(|_| Observable::empty()),
+        None => Observable::empty(),
+    }
+    .collect();
+    let (titles, art, ratings, billboard) = futures::join!(titles, art, ratings, billboard);
+    let billboard = billboard?
+        .into_iter()
+        .next()
+        .map_or(Value::Null, |t| json!({"id": t["id"], "name": t["name"], "synopsis": t["synopsis"]}));
     let index = |items: Vec<Value>, key: &str| -> HashMap<String, Value> {
         items.into_iter().map(|item| (item[key].to_string(), item)).collect()
     };
@@ -89,6 +100,7 @@ pub async fn tv_home(dispatch: Rc<dyn Dispatch>, user: u64) -> Result<Value, Obs
     Ok(json!({
         "device": "tv",
         "profile": {"name": user_info["name"], "plan": plan["plan"], "maturity": plan["maturity"]},
+        "billboard": billboard,
         "rows": rows,
     }))
 }

@@ -1,5 +1,5 @@
 //! A serving node: its dependencies ([`Node`]), its endpoint store, the endpoints it serves (which
-//! follow the store), its cluster, its admin tokens and its counters — what both listeners share.
+//! follow the store), its cluster, its admin tokens and what it observes — what both listeners share.
 //!
 //! [`AppState::open`] refuses to start on a damaged store or Raft log, a store of another
 //! environment or a data directory it cannot use, with a message naming what is wrong. Every change
@@ -23,8 +23,8 @@ use crate::data_dir::{DataDir, TokenOrigin};
 use crate::demo::DemoServices;
 use crate::live::LiveEndpoints;
 use crate::live::compiled::CompiledCache;
-use crate::metrics::EndpointCounters;
 use crate::node::Node;
+use crate::observe::Observe;
 use crate::samples::SAMPLES;
 use crate::status::{ApiError, ErrorCode};
 
@@ -46,8 +46,8 @@ pub struct AppState {
     pub tokens: Arc<AdminTokens>,
     /// Device tokens (`req.user`).
     pub auth: Arc<Authenticator>,
-    /// Answers by endpoint and outcome.
-    pub counters: Arc<EndpointCounters>,
+    /// What the node saw: endpoint statistics, kept traces, history, stream clients.
+    pub observe: Observe,
     /// How it started, for the banner.
     pub startup: Arc<Startup>,
 }
@@ -103,6 +103,7 @@ impl AppState {
             .with_context(|| format!("cannot start replication over {}", data_dir.raft().display()))?,
         );
         let seed = samples_for(&store)?;
+        let observe = Observe::new(node.config.observe.clone());
         bootstrap(&cluster, seed).context("cannot start this node's cluster")?;
         Ok(Self {
             node,
@@ -111,7 +112,7 @@ impl AppState {
             cluster,
             tokens: Arc::new(AdminTokens::new(tokens)),
             auth,
-            counters: Arc::new(EndpointCounters::new()),
+            observe,
             startup: Arc::new(Startup { data_dir, created, token }),
         })
     }

@@ -17,6 +17,8 @@ use switchyard_endpoints::script::ScriptLimits;
 use switchyard_storage::{NAME_RULE, is_valid_name};
 
 use crate::cluster::ClusterConfig;
+use crate::logging::LogConfig;
+use crate::observe::ObserveConfig;
 
 /// The whole configuration.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -30,6 +32,10 @@ pub struct Config {
     pub scripts: ScriptLimits,
     /// Replication: this node's cluster (alone when absent).
     pub cluster: ClusterConfig,
+    /// Bounds of the streams, traces and history.
+    pub observe: ObserveConfig,
+    /// Log lines: level and format.
+    pub log: LogConfig,
     /// Backend dependencies by name; the demo set when absent.
     pub dependencies: BTreeMap<String, DependencyConfig>,
 }
@@ -41,6 +47,8 @@ impl Default for Config {
             auth: AuthConfig::default(),
             scripts: ScriptLimits::default(),
             cluster: ClusterConfig::default(),
+            observe: ObserveConfig::default(),
+            log: LogConfig::default(),
             dependencies: demo_dependencies(),
         }
     }
@@ -239,6 +247,7 @@ impl Config {
         }
         self.scripts.validate("scripts")?;
         self.cluster.validate()?;
+        self.observe.validate()?;
         for (name, dep) in &self.dependencies {
             if !is_valid_name(name) {
                 return Err(err(&format!("dependencies.{name}"), &format!("a dependency name is {NAME_RULE}")));

@@ -56,7 +56,7 @@ async fn every_sample_endpoint_returns_its_documented_shape() {
     assert_eq!(status, 200, "{ps3}");
     let items = ps3.as_array().expect("without a stream Accept, the items arrive as one array");
     assert!(items.iter().any(|i| i["kind"] == "header") && items.iter().any(|i| i["kind"] == "row"));
-    assert_eq!(s.state.counters.get("tv/home", "ok"), 1);
+    assert_eq!(s.state.observe.endpoints.count("tv/home", "ok"), 1);
 }
 
 #[actix_rt::test]
@@ -145,7 +145,7 @@ async fn an_open_breaker_gives_the_fallback_or_503_or_the_scripts_catch_error() 
 
     let (status, body) = s.get("/test/caught").await;
     assert_eq!((status, body), (200, json!({"fallback": true, "kind": "short_circuited", "dependency": "users"})));
-    assert_eq!(s.state.counters.get("test/users", "dependency"), 1);
+    assert_eq!(s.state.observe.endpoints.count("test/users", "dependency"), 1);
 }
 
 /// Asks every `(path, limit)` at once, beside eight good requests, and checks each runaway answers
@@ -272,7 +272,7 @@ async fn bad_input_gets_precise_statuses_and_json_errors() {
     let forged = sign("not-the-server-secret-at-all", &json!({"sub": "1", "exp": 4_000_000_000u64}));
     let (status, body) = s.send(s.client.get(format!("{}/tv/home", s.url)).bearer_auth(forged)).await;
     assert_eq!((status, body["error"].as_str()), (401, Some("unauthorized")));
-    assert_eq!(s.state.counters.get("tv/home", "payload_too_large"), 1);
+    assert_eq!(s.state.observe.endpoints.count("tv/home", "payload_too_large"), 1);
     assert_eq!(s.get("/healthz").await, (200, json!({"status": "ok"})));
 }
 

@@ -21,6 +21,7 @@ pub mod event;
 #[cfg(feature = "test-util")]
 pub mod fake;
 pub mod fallback;
+pub mod histogram;
 pub mod http;
 pub mod json;
 pub mod latency;

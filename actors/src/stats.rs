@@ -13,6 +13,7 @@ use tokio::time::Instant;
 use crate::breaker::{BreakerState, Health};
 use crate::config::{DependencyConfig, Force, Isolation, MetricsConfig};
 use crate::event::Counts;
+use crate::histogram::LatencyHistogram;
 use crate::latency::{Percentiles, RollingLatency};
 
 /// Execution latency (the backend's own time) and total latency (what the caller waited,
@@ -23,6 +24,8 @@ pub struct Latencies {
     pub execution: RollingLatency,
     /// Whole-call time of every call.
     pub total: RollingLatency,
+    /// Whole-call time of every call since start, in Prometheus's buckets.
+    pub total_since_start: LatencyHistogram,
 }
 
 impl Latencies {
@@ -32,6 +35,7 @@ impl Latencies {
             self.execution.record(execution, now);
         }
         self.total.record(total, now);
+        self.total_since_start.record(total);
     }
 
     /// Empty histograms shaped by `metrics`.
@@ -40,6 +44,7 @@ impl Latencies {
         Self {
             execution: RollingLatency::new(window, metrics.percentile_buckets, now),
             total: RollingLatency::new(window, metrics.percentile_buckets, now),
+            total_since_start: LatencyHistogram::default(),
         }
     }
 }
@@ -69,6 +74,8 @@ pub struct DependencySnapshot {
     pub executing: usize,
     /// Calls admitted but waiting for an execution slot.
     pub queued: usize,
+    /// The most calls in flight at once (executing or queued) over the rolling window.
+    pub peak_in_flight: usize,
     /// Fallbacks running now.
     pub fallbacks_running: usize,
     /// Supervised restarts of the dependency's actor.
@@ -77,6 +84,8 @@ pub struct DependencySnapshot {
     pub latency_execution: Percentiles,
     /// Whole-call latency percentiles.
     pub latency_total: Percentiles,
+    /// Whole-call latencies since start, for Prometheus.
+    pub latency_total_since_start: LatencyHistogram,
     /// The settings in force.
     pub settings: DependencyConfig,
 }

@@ -120,6 +120,31 @@ impl RollingCounts {
     }
 }
 
+/// The largest value seen over a rolling window (Hystrix's rolling max, e.g. of concurrent
+/// executions): each bucket keeps its own maximum.
+#[derive(Debug)]
+pub struct RollingPeak {
+    ring: BucketRing<u64>,
+}
+
+impl RollingPeak {
+    /// A window of `window` split into `buckets` buckets, starting at `now`.
+    pub fn new(window: Duration, buckets: u32, now: Instant) -> Self {
+        Self { ring: BucketRing::new(window, buckets, now) }
+    }
+
+    /// Notes `value` at `now`.
+    pub fn record(&mut self, value: u64, now: Instant) {
+        let bucket = self.ring.current(now, |_| 0);
+        *bucket = (*bucket).max(value);
+    }
+
+    /// The largest value noted inside the window at `now` (0 when none).
+    pub fn peak(&self, now: Instant) -> u64 {
+        self.ring.live(now).copied().max().unwrap_or(0)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -181,6 +206,20 @@ mod tests {
         assert_eq!(handed, [None, None, None, Some(vec![0]), Some(vec![1])]);
         assert_eq!(r.live(t0 + ms(400)).cloned().collect::<Vec<_>>(), [vec![2], vec![3], vec![4]]);
         assert_eq!(r.live(t0 + ms(600)).cloned().collect::<Vec<_>>(), [vec![4]]);
+    }
+
+    #[test]
+    fn peak_is_the_largest_value_still_inside_the_window() {
+        let t0 = Instant::now();
+        let mut p = RollingPeak::new(ms(1_000), 10, t0);
+        assert_eq!(p.peak(t0), 0);
+        p.record(7, t0);
+        p.record(3, t0 + ms(50));
+        p.record(4, t0 + ms(500));
+        assert_eq!(p.peak(t0 + ms(600)), 7);
+        // The bucket holding 7 leaves at 1 s; 4 stays until 1.5 s.
+        assert_eq!(p.peak(t0 + ms(1_000)), 4);
+        assert_eq!(p.peak(t0 + ms(1_500)), 0);
     }
 
     #[test]

@@ -20,11 +20,18 @@ export default async function handle(req) {
   const rows = lists.map((row) => ({ name: row.name, ids: row.title_ids.slice(0, 20) }));
   if (resume.length > 0) rows.unshift({ name: "Continue Watching", ids: resume.map((b) => b.title_id) });
   const ids = [...new Set(rows.flatMap((row) => row.ids))];
+  // The billboard at the top of the screen features the first title of the first row. Its lookup
+  // is the same call as that title's lookup in its row: the request cache answers it, so the two
+  // parts of the screen need not know about each other.
+  const featured = rows.length > 0 ? rows[0].ids[0] : undefined;
 
-  const [titles, art, ratings] = await Promise.all([
+  const [titles, art, ratings, [billboard]] = await Promise.all([
     Observable.from(ids).flatMap((id) => call("catalog", "title", { id }).catchError(() => Observable.empty())),
     call("artwork", "boxart", { ids, size: "large" }),
     call("ratings", "predicted", { user: userId, ids }),
+    featured === undefined
+      ? Observable.of(null)
+      : call("catalog", "title", { id: featured }).catchError(() => Observable.of(null)),
   ]);
   const byId = indexBy("id")(titles);
   const artById = indexBy("id")(art);
@@ -34,6 +41,7 @@ export default async function handle(req) {
   return {
     device: "tv",
     profile: { name: user.name, plan: plan.plan, maturity: plan.maturity },
+    billboard: billboard ? { id: billboard.id, name: billboard.name, synopsis: billboard.synopsis } : null,
     rows: rows.map((row) => ({
       name: row.name,
       titles: row.ids.filter((id) => byId[id]).map((id) => ({

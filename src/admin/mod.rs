@@ -1,6 +1,7 @@
 //! The admin listener (design §10, default 127.0.0.1:8081): the management API under `/admin/v1`
 //! (endpoints and their revisions, routing, rollback, delete, audit, dependencies, chaos, the
-//! cluster), the peers' Raft traffic under `/cluster/v1` ([`crate::cluster::rpc`]), its
+//! cluster, traces, history), the peers' Raft traffic under `/cluster/v1` ([`crate::cluster::rpc`]),
+//! the streams, dashboard and metrics ([`crate::observe`]), its
 //! OpenAPI 3 document at `/admin/v1/openapi.json` — generated from the handlers and their types by
 //! utoipa, never written by hand — and `/healthz`, `/readyz`.
 //!
@@ -12,6 +13,7 @@ pub mod body;
 pub mod cluster;
 pub mod dependencies;
 pub mod endpoints;
+pub mod observe;
 pub mod tokens;
 
 use std::future::Future;
@@ -75,6 +77,7 @@ pub fn serve(
     shutdown: impl Future<Output = ()> + 'static,
 ) -> std::io::Result<impl Future<Output = std::io::Result<()>>> {
     let data = web::Data::new(state);
+    actix_web::rt::spawn(crate::observe::history::run(std::sync::Arc::downgrade(&data.clone().into_inner())));
     // Built once; registered before the `/admin/v1` scope, which would otherwise claim its path.
     let document = web::Data::new(openapi_document());
     let server = HttpServer::new(move || {
@@ -91,6 +94,8 @@ pub fn serve(
             .service(api())
             .into_app()
             .configure(crate::cluster::rpc::routes)
+            .configure(crate::observe::stream::routes)
+            .configure(crate::observe::dashboard::routes)
             .route("/healthz", web::get().to(healthz))
             .route("/readyz", web::get().to(healthz))
             .default_service(web::to(not_found))
@@ -124,6 +129,8 @@ fn api() -> scope::Scope<
         .service(cluster::add_learner)
         .service(cluster::promote)
         .service(cluster::remove)
+        .service(observe::show_trace)
+        .service(observe::show_history)
 }
 
 /// The OpenAPI document, as the listener serves it (it depends only on the handlers).

@@ -108,9 +108,12 @@ pub(crate) fn emit(text: &str) {
 pub fn main() -> i32 {
     let cli = Cli::parse();
     let command = cli.command.unwrap_or(Command::Serve(serve::ServeArgs::default()));
-    init_tracing(cli.verbose, matches!(command, Command::Serve(_)));
+    // `serve` reads its config's `[log]` first; every other command logs with the defaults.
+    if !matches!(command, Command::Serve(_)) {
+        crate::logging::init(&crate::logging::LogConfig::default(), cli.verbose, false);
+    }
     let result = match command {
-        Command::Serve(args) => serve::serve(args),
+        Command::Serve(args) => serve::serve(args, cli.verbose),
         Command::DemoBackends { listen, seed } => demo_backends(listen, seed),
         Command::Run { file, user, device, query, config } => run(file, LocalRequest { user, device, query }, config),
         Command::Config { print_default } => {
@@ -131,21 +134,6 @@ pub fn main() -> i32 {
             1
         }
     }
-}
-
-/// Logs go to stderr, so stdout carries only a command's result. Below `warn` only on request
-/// (`-v`, `RUST_LOG`), except that `serve` shows its own state changes and the access log at `info`.
-fn init_tracing(verbose: u8, serving: bool) {
-    let default = match (verbose, serving) {
-        (0, false) => "warn",
-        (0, true) => "warn,switchyard=info,switchyard_actors=info",
-        (1, _) => "info",
-        (2, _) => "debug",
-        _ => "trace",
-    };
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
-    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
 }
 
 fn demo_backends(listen: SocketAddr, seed: u64) -> anyhow::Result<()> {

@@ -34,9 +34,11 @@ fn bind(address: SocketAddr, key: &str) -> anyhow::Result<TcpListener> {
     TcpListener::bind(address).with_context(|| format!("cannot listen on {address} ({key})"))
 }
 
-pub(super) fn serve(args: ServeArgs) -> anyhow::Result<()> {
+pub(super) fn serve(args: ServeArgs, verbose: u8) -> anyhow::Result<()> {
     let overrides = Overrides { public: args.public, admin: args.admin, data_dir: args.data_dir };
-    let config = Config::load(args.config.as_deref(), &overrides)?;
+    let config = Config::load(args.config.as_deref(), &overrides);
+    crate::logging::init(config.as_ref().map(|c| &c.log).unwrap_or(&Default::default()), verbose, true);
+    let config = config?;
     let config_file = args.config.as_ref().map(|p| p.display().to_string());
     actix_web::rt::System::new().block_on(async move {
         let (public_at, admin_at) = (config.server.public, config.server.admin);

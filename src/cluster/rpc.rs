@@ -31,7 +31,11 @@ pub fn routes(config: &mut web::ServiceConfig) {
 }
 
 /// Checks the secret, reads and decodes the body.
-async fn message<T: DeserializeOwned>(http: &HttpRequest, payload: Payload, state: &AppState) -> Result<T, ApiError> {
+pub(crate) async fn message<T: DeserializeOwned>(
+    http: &HttpRequest,
+    payload: Payload,
+    state: &AppState,
+) -> Result<T, ApiError> {
     let expected = state.cluster.secret().ok_or_else(|| {
         ApiError::unauthorized(
             "this node is not part of a cluster ([cluster] members is empty): it takes no peer messages",
@@ -46,7 +50,7 @@ async fn message<T: DeserializeOwned>(http: &HttpRequest, payload: Payload, stat
     wire::decode(&body).map_err(|e| ApiError::bad_request(format!("not a cluster message of this release: {e}")))
 }
 
-fn answer<T: Serialize>(value: &T) -> Result<HttpResponse, ApiError> {
+pub(crate) fn answer<T: Serialize>(value: &T) -> Result<HttpResponse, ApiError> {
     let bytes = wire::encode(value).map_err(|e| ApiError::internal(format!("cannot encode the answer: {e}")))?;
     Ok(HttpResponse::Ok().content_type("application/octet-stream").body(bytes))
 }

@@ -1,12 +1,10 @@
 //! The access log: one line per device request (design §8: `request_id`, `method`, `path`,
 //! `status`, `duration_ms`, `endpoint`, `revision`, `device`, `calls`; the time comes with the
 //! event), through `tracing` under the target `switchyard::access`, so its level and format are the
-//! subscriber's. The line is written when the answer is complete — for a stream, after its last
-//! item — by dropping the [`AccessLine`] that travels with the answer.
+//! subscriber's (`[log]`). The line is written by [`super::request_end::RequestEnd`] when the
+//! answer is complete — for a stream, after its last item.
 
-use tokio::time::Instant;
-
-/// One request's access-log line, written when dropped.
+/// One request's access-log line.
 pub struct AccessLine {
     /// The request id.
     pub request_id: String,
@@ -24,8 +22,6 @@ pub struct AccessLine {
     pub device: String,
     /// Dependency calls made.
     pub calls: usize,
-    /// When the request arrived.
-    pub started: Instant,
 }
 
 impl AccessLine {
@@ -40,14 +36,11 @@ impl AccessLine {
             revision: 0,
             device: String::new(),
             calls: 0,
-            started: Instant::now(),
         }
     }
-}
 
-impl Drop for AccessLine {
-    fn drop(&mut self) {
-        let duration_ms = self.started.elapsed().as_secs_f64() * 1000.0;
+    /// Writes the line for an answer that took `duration_ms`.
+    pub fn write(&self, duration_ms: f64) {
         tracing::info!(
             target: "switchyard::access",
             request_id = %self.request_id,

@@ -9,6 +9,7 @@
 
 pub mod access;
 pub mod input;
+pub mod request_end;
 pub mod respond;
 
 use std::future::Future;
@@ -23,6 +24,7 @@ use crate::live::Resolved;
 use crate::request::{self, Route};
 use crate::status::ApiError;
 use access::AccessLine;
+use request_end::RequestEnd;
 use respond::{Answering, Mode, error_response};
 
 /// Serves device traffic on `listener` until `shutdown` resolves, then stops gracefully.
@@ -68,29 +70,31 @@ async fn handle(
     request_id: String,
 ) -> HttpResponse {
     let span = tracing::Span::current();
-    let mut access = AccessLine::begin(&request_id, http.method().as_str(), http.path());
-    let fail = |error: ApiError, endpoint: &str, access: &mut AccessLine| {
-        state.counters.record(endpoint, error.code());
-        access.status = error.status();
+    let line = AccessLine::begin(&request_id, http.method().as_str(), http.path());
+    let traced = http.headers().get("x-switchyard-trace").is_some_and(|v| v.as_bytes() == b"1");
+    let mut end = RequestEnd::begin(state.observe.clone(), line, traced);
+    let fail = |error: ApiError, endpoint: &str, end: &mut RequestEnd| {
+        end.line.endpoint = endpoint.to_owned();
+        end.answered(error.status(), error.code());
         error_response(error, &request_id)
     };
     let Some(route) = Route::parse(http.path()) else {
-        return fail(ApiError::not_found(format!("no endpoint at {}", http.path())), "-", &mut access);
+        return fail(ApiError::not_found(format!("no endpoint at {}", http.path())), "-", &mut end);
     };
     if state.endpoints.get(&route.namespace, &route.name).is_none() {
-        return fail(ApiError::not_found(format!("no endpoint at {}", http.path())), "-", &mut access);
+        return fail(ApiError::not_found(format!("no endpoint at {}", http.path())), "-", &mut end);
     }
     let endpoint = route.endpoint();
-    access.endpoint = endpoint.clone();
+    end.line.endpoint = endpoint.clone();
     span.record("endpoint", endpoint.as_str());
     let limit = state.node.config.server.max_body_bytes;
     let body = match input::read_body(&http, payload, limit).await {
         Ok(body) => body,
-        Err(error) => return fail(error, &endpoint, &mut access),
+        Err(error) => return fail(error, &endpoint, &mut end),
     };
     let body = match input::parse_body(http.headers(), &body) {
         Ok(body) => body,
-        Err(error) => return fail(error, &endpoint, &mut access),
+        Err(error) => return fail(error, &endpoint, &mut end),
     };
     let authorization = http.headers().get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
     let bearer = authorization.and_then(|h| h.strip_prefix("Bearer ")).map(str::trim);
@@ -101,36 +105,30 @@ async fn handle(
     let user = if bearer_is_admin { Ok(None) } else { state.auth.user(authorization) };
     let user = match user {
         Ok(user) => user,
-        Err(e) => return fail(ApiError::unauthorized(e.to_string()), &endpoint, &mut access),
+        Err(e) => return fail(ApiError::unauthorized(e.to_string()), &endpoint, &mut end),
     };
     let resolved = match choose_revision(&http, &state, &route, user.as_ref(), admin_token) {
         Ok(Some(resolved)) => resolved,
-        Ok(None) => return fail(ApiError::not_found(format!("no endpoint at {}", http.path())), "-", &mut access),
-        Err(error) => return fail(error, &endpoint, &mut access),
+        Ok(None) => return fail(ApiError::not_found(format!("no endpoint at {}", http.path())), "-", &mut end),
+        Err(error) => return fail(error, &endpoint, &mut end),
     };
     let concurrency = state.node.config.server.endpoint_concurrency;
     let Some(permit) = resolved.try_enter(concurrency) else {
-        return fail(ApiError::endpoint_busy(&endpoint, concurrency), &endpoint, &mut access);
+        return fail(ApiError::endpoint_busy(&endpoint, concurrency), &endpoint, &mut end);
     };
     let revision = resolved.revision.number;
     span.record("revision", revision);
-    access.revision = revision;
+    end.line.revision = revision;
+    end.variant = resolved.variant.clone();
     let mode = Mode::from_accept(http.headers().get(header::ACCEPT).and_then(|v| v.to_str().ok()));
     let mut context = input::context(&http, &route, body, user, &request_id);
     context.revision = revision;
     context.variant = resolved.variant.clone();
-    access.device = context.device.clone();
+    end.line.device = context.device.clone();
     let execution = request::start(&state.node, &resolved.revision.script, &context, mode != Mode::Document);
-    let answering = Answering {
-        endpoint,
-        revision,
-        variant: resolved.variant,
-        request_id: request_id.clone(),
-        counters: state.counters.clone(),
-        permit,
-        dispatch: execution.dispatch,
-        access,
-    };
+    let mut answering =
+        Answering { endpoint, revision, variant: resolved.variant, request_id: request_id.clone(), permit, end };
+    answering.end.dispatch = Some(execution.dispatch);
     respond::answer(execution.run, mode, answering).await
 }
 

@@ -1,8 +1,7 @@
 //! Turning a running script's first answer into the HTTP answer: one document, or a progressive
 //! NDJSON / SSE stream whose lines leave as the script's Observable emits them, or the JSON error.
-//! The endpoint's concurrency place and the request's access-log line live as long as the answer.
-
-use std::sync::Arc;
+//! The endpoint's concurrency place and the request's end (access line, statistics, trace) live as
+//! long as the answer.
 
 use actix_web::http::StatusCode;
 use actix_web::http::header::{CONTENT_TYPE, HeaderName, HeaderValue};
@@ -10,11 +9,9 @@ use actix_web::{HttpResponse, HttpResponseBuilder, ResponseError};
 use bytes::Bytes;
 use futures::StreamExt;
 use switchyard_actors::bulkhead::Permit;
-use switchyard_endpoints::RequestDispatch;
 use switchyard_endpoints::script::{ScriptEvent, ScriptResponse, ScriptRun};
 
-use super::access::AccessLine;
-use crate::metrics::EndpointCounters;
+use super::request_end::RequestEnd;
 use crate::request::{FirstAnswer, first_answer};
 use crate::status::{ApiError, ErrorCode};
 
@@ -72,21 +69,15 @@ pub struct Answering {
     pub variant: Option<String>,
     /// The request id.
     pub request_id: String,
-    /// Where outcomes are counted.
-    pub counters: Arc<EndpointCounters>,
     /// The endpoint's concurrency place, held until the answer is complete.
     pub permit: Permit,
-    /// The request's dispatcher (its calls, for the access log).
-    pub dispatch: RequestDispatch,
-    /// Written when the answer is complete.
-    pub access: AccessLine,
+    /// Access line, statistics and trace, written when the answer is complete.
+    pub end: RequestEnd,
 }
 
 impl Answering {
-    fn finish(&mut self, status: u16, outcome: &str) {
-        self.counters.record(&self.endpoint, outcome);
-        self.access.status = status;
-        self.access.calls = self.dispatch.call_count();
+    fn finish(&mut self, status: u16, outcome: &'static str) {
+        self.end.answered(status, outcome);
     }
 }
 

@@ -129,7 +129,7 @@ impl Collapser {
     async fn send(&self, batch: Batch<Waiter>) {
         let core = &self.core;
         let (args, items) = batch.args(&core.config.batch_arg);
-        core.stats.record(items, batch.len());
+        core.stats.record(items, batch.len(), Instant::now());
         let result = core.dependency.call_without_fallback(&core.config.into, &args).await;
         let split = result.and_then(|reply| match &reply.body {
             None => Ok(Default::default()),
@@ -165,8 +165,23 @@ impl Collapser {
         }
     }
 
-    /// Batch statistics since start.
+    /// The dependency whose batches it sends.
+    pub fn dependency(&self) -> &str {
+        self.core.dependency.name()
+    }
+
+    /// The operation its batches call.
+    pub fn batch_operation(&self) -> &str {
+        &self.core.config.into
+    }
+
+    /// The settings it collapses with.
+    pub fn config(&self) -> &CollapserConfig {
+        &self.core.config
+    }
+
+    /// Batch statistics: since start and over the last 10 seconds.
     pub fn snapshot(&self) -> CollapserSnapshot {
-        self.core.stats.snapshot(&self.core.operation)
+        self.core.stats.snapshot(&self.core.operation, Instant::now())
     }
 }

@@ -91,6 +91,9 @@ impl DependencyHandle {
             let (admission, transition) = {
                 let mut ledger = core.ledger.lock();
                 let admission = ledger.breaker.admit(&settings.breaker, snapshot_every, started);
+                if admission != Admission::ShortCircuited {
+                    ledger.peak_in_flight.record(core.bulkhead.in_use() as u64 + 1, started);
+                }
                 (admission, ledger.breaker.take_transition())
             };
             if let Some(transition) = transition {

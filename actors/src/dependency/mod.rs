@@ -54,7 +54,12 @@ impl DependencyHandle {
         let mut ledger = core.ledger.lock();
         let old = core.settings.load_full();
         let new = Arc::new(patch.apply_to(&old, &prefix)?);
-        ledger.breaker.reshape(&old.breaker, &new.breaker, Instant::now());
+        let now = Instant::now();
+        ledger.breaker.reshape(&old.breaker, &new.breaker, now);
+        if (old.breaker.window_ms, old.breaker.buckets) != (new.breaker.window_ms, new.breaker.buckets) {
+            let window = std::time::Duration::from_millis(new.breaker.window_ms);
+            ledger.peak_in_flight = crate::window::RollingPeak::new(window, new.breaker.buckets, now);
+        }
         core.settings.store(Arc::clone(&new));
         tracing::info!(dependency = %core.name, ?patch, "settings changed");
         Ok(new)

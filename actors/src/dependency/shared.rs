@@ -21,6 +21,7 @@ use crate::config::DependencyConfig;
 use crate::event::{Counts, Event};
 use crate::fallback::Fallback;
 use crate::stats::Latencies;
+use crate::window::RollingPeak;
 
 /// The state of one dependency shared by its handles and its actor.
 pub(crate) struct DependencyCore {
@@ -56,6 +57,9 @@ pub(super) struct Ledger {
     pub(super) latencies: Latencies,
     /// Totals since start (monotonic, for Prometheus); under the same lock, so counting is free.
     pub(super) cumulative: Counts,
+    /// The most calls in flight at once over the breaker's window (the stream's
+    /// `rollingMaxConcurrentExecutionCount`), noted at each admission.
+    pub(super) peak_in_flight: RollingPeak,
 }
 
 /// The latencies of one finished call.
@@ -92,6 +96,11 @@ impl DependencyCore {
                 breaker: CircuitBreaker::new(&config.breaker, now),
                 latencies: Latencies::new(&config.metrics, now),
                 cumulative: Counts::default(),
+                peak_in_flight: RollingPeak::new(
+                    Duration::from_millis(config.breaker.window_ms),
+                    config.breaker.buckets,
+                    now,
+                ),
             }),
             settings: ArcSwap::from_pointee(config),
             backend,

@@ -19,10 +19,21 @@ impl DependencyHandle {
         let settings = core.settings.load_full();
         // Merging the histograms (a few µs) is the costly part; readers take snapshots about twice
         // a second, so holding the lock for it is cheaper than copying them out.
-        let (state, health, rolling, cumulative, latency_execution, latency_total) = {
+        let (state, health, rolling, cumulative, peak, latency_execution, latency_total, since_start) = {
             let r = core.ledger.lock();
             let (execution, total) = (r.latencies.execution.percentiles(now), r.latencies.total.percentiles(now));
-            (r.breaker.state(), r.breaker.health(), r.breaker.totals(now), r.cumulative, execution, total)
+            let peak = r.peak_in_flight.peak(now) as usize;
+            let since_start = r.latencies.total_since_start.clone();
+            (
+                r.breaker.state(),
+                r.breaker.health(),
+                r.breaker.totals(now),
+                r.cumulative,
+                peak,
+                execution,
+                total,
+                since_start,
+            )
         };
         let admitted = core.bulkhead.in_use();
         // Inline calls have no queue: every admitted call is executing.
@@ -43,10 +54,12 @@ impl DependencyHandle {
             cumulative,
             executing,
             queued: admitted.saturating_sub(executing),
+            peak_in_flight: peak,
             fallbacks_running: core.fallback_slots.in_use(),
             restarts: core.restarts.load(Ordering::Relaxed),
             latency_execution,
             latency_total,
+            latency_total_since_start: since_start,
             settings: (*settings).clone(),
         }
     }
