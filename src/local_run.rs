@@ -114,12 +114,9 @@ pub fn render(report: &Report) -> String {
         out.push_str(&format!("log {level}: {message}\n"));
     }
     out.push_str("\nfan-out:\n");
-    out.push_str(&format!("{:>9} {:>9}  {:<32} {}\n", "start ms", "took ms", "call", "outcome"));
-    for call in &report.calls {
-        let outcome = serde_json::to_value(&call.outcome).unwrap_or_default();
-        let what = format!("{}.{}", call.dependency, call.operation);
-        out.push_str(&format!("{:>9.2} {:>9.2}  {:<32} {}\n", call.start_ms, call.duration_ms, what, outcome));
-    }
+    let calls: Vec<serde_json::Value> =
+        report.calls.iter().map(|call| serde_json::to_value(call).unwrap_or_default()).collect();
+    out.push_str(&crate::observe::trace_tree::render(&calls));
     out
 }
 

@@ -49,19 +49,27 @@ pub fn directives(config: &LogConfig, verbose: u8, serving: bool, rust_log: Opti
     if config.access { base } else { format!("{base},switchyard::access=off") }
 }
 
-/// Installs the subscriber (once per process; later calls do nothing).
+/// Installs the subscriber writing to stderr (once per process; later calls do nothing).
 pub fn init(config: &LogConfig, verbose: u8, serving: bool) {
     let rust_log = std::env::var("RUST_LOG").ok();
-    let filter = tracing_subscriber::EnvFilter::try_new(directives(config, verbose, serving, rust_log.as_deref()))
-        .unwrap_or_else(|e| {
-            eprintln!("warning: log level not understood ({e}); using warn");
-            tracing_subscriber::EnvFilter::new("warn")
-        });
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
-    let _ = match config.format {
-        LogFormat::Text => builder.try_init(),
-        LogFormat::Json => builder.json().flatten_event(true).with_current_span(false).try_init(),
-    };
+    install(config, &directives(config, verbose, serving, rust_log.as_deref()), std::io::stderr);
+}
+
+/// Installs the subscriber for `directives` in `config`'s format, writing to `writer`; whether it
+/// was installed (a process has one, the first).
+pub fn install<W>(config: &LogConfig, directives: &str, writer: W) -> bool
+where
+    W: for<'w> tracing_subscriber::fmt::MakeWriter<'w> + Send + Sync + 'static,
+{
+    let filter = tracing_subscriber::EnvFilter::try_new(directives).unwrap_or_else(|e| {
+        eprintln!("warning: log level `{directives}` not understood ({e}); using warn");
+        tracing_subscriber::EnvFilter::new("warn")
+    });
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(writer);
+    match config.format {
+        LogFormat::Text => builder.try_init().is_ok(),
+        LogFormat::Json => builder.json().flatten_event(true).with_current_span(false).try_init().is_ok(),
+    }
 }
 
 #[cfg(test)]

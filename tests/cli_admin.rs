@@ -142,3 +142,25 @@ async fn every_cli_failure_is_one_sentence_with_the_servers_message_and_a_non_ze
     assert!(!out.status.success());
     assert!(err.contains("cannot reach the admin API") && err.contains(&nowhere), "{err}");
 }
+
+#[actix_rt::test]
+async fn trace_draws_the_fan_out_the_server_kept() {
+    let s = TestServer::start(|_| {});
+    let response = s
+        .client
+        .get(format!("{}/tv/home?user=7", s.url))
+        .header("x-switchyard-trace", "1")
+        .send()
+        .await
+        .expect("answers");
+    let id = response.headers()["x-request-id"].to_str().expect("ascii").to_owned();
+    let (code, out, err) = cli(&s, ADMIN, &["trace", &id]).await;
+    assert_eq!(code, 0, "{err}");
+    assert!(out.starts_with(&format!("{id} tv/home revision 1 → 200 in ")), "{out}");
+    assert!(out.contains("catalog.title ×212") && out.contains("collapsed into batches"), "{out}");
+    assert!(out.contains("catalog.title {\"id\":") && out.contains("request cache"), "{out}");
+    assert!(out.contains("users.get {\"id\":7}"), "{out}");
+    let (code, _, err) = cli(&s, ADMIN, &["trace", "never-traced"]).await;
+    assert_eq!(code, 1);
+    assert!(err.contains("X-Switchyard-Trace: 1"), "a missing trace says how to get one: {err}");
+}

@@ -4,7 +4,7 @@
 //! also from a snapshot after the log was compacted; without a majority a write answers 503 in
 //! bounded time while devices are still served, and once the nodes are back no acknowledged publish
 //! is missing anywhere; a learner receives everything and never votes; a peer message without the
-//! cluster secret is refused.
+//! cluster secret is refused; the cluster stream of any node sums every node's statistics.
 //!
 //! The tests here take turns (one cluster at a time), so a 2-core machine is not asked to run nine
 //! debug-built nodes at once.
@@ -43,6 +43,32 @@ async fn publish_active(cluster: &TestCluster, i: usize, endpoint: &str, n: u32)
     revision
 }
 
+/// The first `/turbine.stream` frames of node `i` in which the `HystrixCommand` of `dependency` and
+/// the `SwitchyardEndpoint` of `endpoint` are both summed over every node (bounded: 15 s).
+async fn turbine(cluster: &TestCluster, i: usize, dependency: &str, endpoint: &str) -> (Value, Value) {
+    let url = format!("http://{}/turbine.stream?delay=200&token={}", cluster.nodes[i].admin, support::cluster::OPS);
+    let mut response = cluster.client.get(url).send().await.expect("the cluster stream answers");
+    assert_eq!(response.status().as_u16(), 200);
+    let deadline = Instant::now() + Duration::from_secs(15);
+    let (mut text, mut found) = (String::new(), (Value::Null, Value::Null));
+    while found.0["reportingHosts"] != cluster.nodes.len() || found.1["reportingHosts"] != cluster.nodes.len() {
+        let chunk = tokio::time::timeout_at(deadline, response.chunk()).await;
+        let bytes = chunk.expect("the sums within 15 s").expect("the stream goes on").expect("not ended");
+        text.push_str(&String::from_utf8_lossy(&bytes));
+        while let Some(end) = text.find("\n\n") {
+            let event: String = text.drain(..end + 2).collect();
+            let Some(frame) = event.strip_prefix("data: ") else { continue };
+            let frame: Value = serde_json::from_str(frame.trim()).expect("a frame is JSON");
+            match (frame["type"].as_str(), frame["name"].as_str()) {
+                (Some("HystrixCommand"), Some(name)) if name == dependency => found.0 = frame,
+                (Some("SwitchyardEndpoint"), Some(name)) if name == endpoint => found.1 = frame,
+                _ => {}
+            }
+        }
+    }
+    found
+}
+
 fn serves(n: u32) -> impl Fn(&(u16, Value)) -> bool {
     move |(status, body)| *status == 200 && body["n"] == n
 }
@@ -69,6 +95,10 @@ async fn a_publish_on_a_follower_is_served_everywhere_a_learner_never_votes_and_
     for i in 0..4 {
         cluster.until_served(i, "/tv/home?user=7", Duration::from_secs(5), |(s, _)| *s == 200).await;
     }
+    // Each node served the TV home at least once: the cluster stream of any node sums all four.
+    let (users, home) = turbine(&cluster, 1, "users", "tv/home").await;
+    assert_eq!((users["reportingHosts"].as_u64(), home["reportingHosts"].as_u64()), (Some(4), Some(4)));
+    assert!(users["requestCount"].as_u64().unwrap() >= 4 && home["requestCount"].as_u64().unwrap() >= 4);
 
     let learner = cluster.status(3).await.expect("the learner answers");
     assert_eq!(learner["role"], "learner", "{learner}");

@@ -275,3 +275,21 @@ async fn the_trace_ring_keeps_only_the_newest() {
     }
     assert_eq!(statuses, [404, 200, 200]);
 }
+
+#[actix_rt::test]
+async fn the_history_serves_the_samples_taken() {
+    let s = TestServer::start(|_| {});
+    assert_eq!(s.get("/tv/home?user=1").await.0, 200);
+    let (status, _) = s.send(s.admin_request(Method::GET, "/admin/v1/stats/history", None)).await;
+    assert_eq!(status, 401);
+    // The sampler takes one every 10 s of real time; take one now the way it does.
+    let state = &s.state;
+    let dependencies = state.node.dependencies.registry().snapshots();
+    state.observe.history.sample(1_000, &dependencies, &state.observe.endpoints.snapshots(tokio::time::Instant::now()));
+    let (status, history) = s.send(s.admin_request(Method::GET, "/admin/v1/stats/history", Some(TV_TEAM))).await;
+    assert_eq!(status, 200, "{history}");
+    assert_eq!(history["resolution_s"], 10);
+    assert_eq!(history["endpoints"]["tv/home"][0]["requests"], 1);
+    assert_eq!(history["dependencies"]["users"][0]["requests"], 1);
+    assert_eq!(history["dependencies"]["catalog"][0]["open"], false);
+}

@@ -123,6 +123,17 @@ pub enum AdminCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Show the fan-out the server kept for a request sent with `X-Switchyard-Trace: 1`.
+    Trace {
+        /// The request's `X-Request-Id`.
+        request_id: String,
+        /// Server and token.
+        #[command(flatten)]
+        target: Target,
+        /// Print the server's JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// Inject chaos into a dependency (latency monkey), or clear it.
     Chaos {
         /// The dependency.
@@ -339,6 +350,30 @@ async fn execute(command: AdminCommand) -> anyhow::Result<()> {
             print(json, &answer, || {
                 format!("{endpoint} deleted in {} (its revisions are kept)\n", text(&answer["environment"]))
             });
+        }
+        AdminCommand::Trace { request_id, target, json } => {
+            let answer = Client::new(&target)?.send(Method::GET, &format!("/traces/{request_id}"), None).await?;
+            print(json, &answer, || {
+                let variant = answer["variant"].as_str().map(|v| format!(" ({v})")).unwrap_or_default();
+                let calls = answer["calls"].as_array().cloned().unwrap_or_default();
+                let mut out = format!(
+                    "{} {} revision {}{variant} → {} in {:.1} ms, {} calls\n",
+                    text(&answer["request_id"]),
+                    text(&answer["endpoint"]),
+                    answer["revision"],
+                    answer["status"],
+                    answer["duration_ms"].as_f64().unwrap_or(0.0),
+                    answer["call_count"],
+                );
+                if answer["calls_dropped"].as_u64().unwrap_or(0) > 0 {
+                    out.push_str(&format!(
+                        "({} calls beyond [observe] trace_calls not kept)\n",
+                        answer["calls_dropped"]
+                    ));
+                }
+                out.push_str(&crate::observe::trace_tree::render(&calls));
+                out
+            })
         }
         AdminCommand::Audit { after, limit, target, json } => {
             let mut query = Vec::new();

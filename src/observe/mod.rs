@@ -6,7 +6,8 @@
 //! - [`endpoint_stats`]: per-endpoint request statistics, recorded as answers complete;
 //! - [`history`]: the last hour at 10-second resolution, for the dashboard's charts;
 //! - [`prometheus`]: the `/metrics` exposition;
-//! - [`traces`]: the ring of kept request traces behind `GET /admin/v1/traces/{id}`;
+//! - [`traces`]: the ring of kept request traces behind `GET /admin/v1/traces/{id}`, drawn for the
+//!   terminal by [`trace_tree`];
 //! - [`dashboard`]: the built-in page and its embedded assets.
 //!
 //! [`Observe`] is what the listeners share of it.
@@ -18,6 +19,7 @@ pub mod history;
 pub mod hystrix;
 pub mod prometheus;
 pub mod stream;
+pub mod trace_tree;
 pub mod traces;
 
 use std::sync::Arc;

@@ -452,7 +452,8 @@
     if (!x) return;
     const samples = merged(x.hourHist, x.hour);
     set($('detail-title'), name);
-    set($('detail-sub'), kind === 'dependency' ? 'dependency · last hour' : 'endpoint · last hour');
+    set($('detail-sub'), kind + ' · last hour');
+    $('detail-open-legend').hidden = kind !== 'dependency';
     const now = state.now || Date.now();
     const rateMax = Math.max(0, ...samples.map((s) => s.rate));
     const latMax = Math.max(0, ...samples.map((s) => num(s.p99)));
