@@ -1,5 +1,5 @@
 //! What `serve` prints when it is ready: a short, readable startup banner on stdout — where it
-//! listens, where its configuration and data come from, the dependencies and endpoints it serves,
+//! listens (and where to watch it), where its configuration and data come from, the dependencies and endpoints it serves,
 //! and how to try it. Built from plain facts so it is tested without starting anything.
 
 use std::fmt::Write;
@@ -42,6 +42,10 @@ impl Banner {
         if let Some(admin) = self.admin {
             let _ =
                 writeln!(out, "  admin         http://{admin}/admin/v1  (API: http://{admin}/admin/v1/openapi.json)");
+            let _ = writeln!(
+                out,
+                "  watch         http://{admin}/dashboard?token=…  (also /hystrix.stream, /turbine.stream, /metrics)"
+            );
         }
         let _ = writeln!(out, "  cluster       {}", self.cluster);
         if let Some(token) = &self.admin_token {
@@ -88,6 +92,7 @@ mod tests {
             "switchyard-data (created)",
             "http://127.0.0.1:8080",
             "http://127.0.0.1:8081/admin/v1",
+            "http://127.0.0.1:8081/dashboard?token=",
             "users (demo), catalog (demo)",
             "tv/home r1, ps3/home r1",
             "node 1 alone",
