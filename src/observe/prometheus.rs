@@ -121,45 +121,25 @@ impl Collector for Scrape {
             "Whole-call latency of dependency calls, fallback included.",
             &latencies,
         )?;
-        let each = |f: &dyn Fn(&DependencySnapshot) -> i64| -> Vec<(Labels, i64)> {
-            self.dependencies.iter().map(|d| (dep(d), f(d))).collect()
-        };
-        gauge(
-            e,
-            "switchyard_dependency_circuit_open",
-            "1 while the dependency's calls are short-circuited.",
-            &each(&|d| i64::from(d.circuit_open)),
-        )?;
-        gauge(
-            e,
-            "switchyard_dependency_error_percent",
-            "Error percentage over the breaker's rolling window.",
-            &each(&|d| i64::from(d.error_percent)),
-        )?;
-        gauge(
-            e,
-            "switchyard_dependency_executing",
-            "Calls executing on the backend now.",
-            &each(&|d| d.executing as i64),
-        )?;
-        gauge(
-            e,
-            "switchyard_dependency_queued",
-            "Calls admitted and waiting for an execution place.",
-            &each(&|d| d.queued as i64),
-        )?;
-        gauge(
-            e,
-            "switchyard_dependency_bulkhead_capacity",
-            "Places of the bulkhead (max_concurrent + queue).",
-            &each(&|d| (d.settings.max_concurrent + d.settings.queue) as i64),
-        )?;
-        gauge(
-            e,
-            "switchyard_dependency_fallbacks_running",
-            "Fallbacks running now.",
-            &each(&|d| d.fallbacks_running as i64),
-        )?;
+        type Reading = fn(&DependencySnapshot) -> i64;
+        let dependency_gauges: [(&str, &str, Reading); 6] = [
+            ("switchyard_dependency_circuit_open", "1 while the dependency's calls are short-circuited.", |d| {
+                i64::from(d.circuit_open)
+            }),
+            ("switchyard_dependency_error_percent", "Error percentage over the breaker's rolling window.", |d| {
+                i64::from(d.error_percent)
+            }),
+            ("switchyard_dependency_executing", "Calls executing on the backend now.", |d| d.executing as i64),
+            ("switchyard_dependency_queued", "Calls admitted and waiting for an execution place.", |d| d.queued as i64),
+            ("switchyard_dependency_bulkhead_capacity", "Places of the bulkhead (max_concurrent + queue).", |d| {
+                (d.settings.max_concurrent + d.settings.queue) as i64
+            }),
+            ("switchyard_dependency_fallbacks_running", "Fallbacks running now.", |d| d.fallbacks_running as i64),
+        ];
+        for (name, help, reading) in dependency_gauges {
+            let series: Vec<(Labels, i64)> = self.dependencies.iter().map(|d| (dep(d), reading(d))).collect();
+            gauge(e, name, help, &series)?;
+        }
         let restarts: Vec<_> = self.dependencies.iter().map(|d| (dep(d), d.restarts)).collect();
         counter(e, "switchyard_dependency_restarts", "Supervised restarts of the dependency's actor.", &restarts)?;
 
@@ -213,45 +193,31 @@ impl Collector for Scrape {
         )?;
 
         let raft = &self.raft;
-        let none: Labels = Vec::new();
-        gauge(e, "switchyard_raft_term", "The node's current Raft term.", &[(none.clone(), raft.term as i64)])?;
-        gauge(
-            e,
-            "switchyard_raft_is_leader",
-            "1 on the node that leads the cluster.",
-            &[(none.clone(), i64::from(raft.is_leader))],
-        )?;
-        gauge(
-            e,
-            "switchyard_raft_last_log_index",
-            "Index of the last entry in the node's log.",
-            &[(none.clone(), raft.last_log_index as i64)],
-        )?;
-        gauge(
-            e,
-            "switchyard_raft_last_applied_index",
-            "Index of the last entry applied to the store.",
-            &[(none.clone(), raft.last_applied_index as i64)],
-        )?;
-        gauge(
-            e,
-            "switchyard_raft_voters",
-            "Voting members in the node's view of the membership.",
-            &[(none.clone(), raft.voters as i64)],
-        )?;
-        gauge(
-            e,
-            "switchyard_raft_learners",
-            "Learners in the node's view of the membership.",
-            &[(none.clone(), raft.learners as i64)],
-        )?;
-        gauge(
-            e,
-            "switchyard_stream_clients",
-            "Clients of /hystrix.stream and /turbine.stream now.",
-            &[(none.clone(), self.stream_clients as i64)],
-        )?;
-        gauge(e, "switchyard_traces_kept", "Request traces kept in the ring.", &[(none, self.traces_kept as i64)])?;
+        let node_gauges: [(&str, &str, i64); 8] = [
+            ("switchyard_raft_term", "The node's current Raft term.", raft.term as i64),
+            ("switchyard_raft_is_leader", "1 on the node that leads the cluster.", i64::from(raft.is_leader)),
+            (
+                "switchyard_raft_last_log_index",
+                "Index of the last entry in the node's log.",
+                raft.last_log_index as i64,
+            ),
+            (
+                "switchyard_raft_last_applied_index",
+                "Index of the last entry applied to the store.",
+                raft.last_applied_index as i64,
+            ),
+            ("switchyard_raft_voters", "Voting members in the node's view of the membership.", raft.voters as i64),
+            ("switchyard_raft_learners", "Learners in the node's view of the membership.", raft.learners as i64),
+            (
+                "switchyard_stream_clients",
+                "Clients of /hystrix.stream and /turbine.stream now.",
+                self.stream_clients as i64,
+            ),
+            ("switchyard_traces_kept", "Request traces kept in the ring.", self.traces_kept as i64),
+        ];
+        for (name, help, value) in node_gauges {
+            gauge(e, name, help, &[(Vec::new(), value)])?;
+        }
         Ok(())
     }
 }
