@@ -213,10 +213,22 @@ async fn memory_stack_and_call_runaways_answer_500_with_their_limit() {
 #[actix_rt::test]
 async fn nothing_a_request_sets_on_global_this_is_seen_by_the_next() {
     let s = TestServer::start(|c| c.server.workers = 1);
-    s.publish("test/leak", "export default () => { const seen = globalThis.secret ?? null; globalThis.secret = 'from an earlier request'; return {seen}; }").await;
+    // The built-ins and the global object are shared by the requests of a worker and frozen: a write
+    // is refused (a TypeError the script may catch), and nothing reaches the next request.
+    s.publish(
+        "test/leak",
+        "export default () => { const seen = globalThis.secret ?? null; let refused = null;\n\
+         try { globalThis.secret = 'from an earlier request'; } catch (e) { refused = e.name; }\n\
+         return {seen, refused}; }",
+    )
+    .await;
     for _ in 0..3 {
-        assert_eq!(s.get("/test/leak").await, (200, json!({"seen": null})));
+        assert_eq!(s.get("/test/leak").await, (200, json!({"seen": null, "refused": "TypeError"})));
     }
+    s.publish("test/uncaught", "export default () => { globalThis.secret = 1; }").await;
+    let (status, error) = s.get("/test/uncaught").await;
+    assert_eq!((status, error["name"].as_str(), error["line"].as_u64()), (500, Some("TypeError"), Some(1)), "{error}");
+    assert_eq!(error["column"], 24, "the column as the author wrote it (at `globalThis`): {error}");
 }
 
 #[actix_rt::test]

@@ -1,39 +1,51 @@
 //! Per-worker pools of QuickJS runtimes (design §5, execution model).
 //!
 //! A runtime is not `Send`, and actix-web runs each worker on its own thread, so each thread keeps
-//! its own few warm runtimes. A request takes one (creating it when none is idle: ~8 µs), runs in a
-//! fresh context of it, and gives it back unless the run left anything behind (an interrupt, a
-//! limit, jobs or calls still pending) — then the runtime is dropped instead, so nothing of one
-//! request can reach the next.
+//! its own few runtimes, each with its warm context ([`super::warm`]) once a request needed it. A
+//! request takes one (creating it when none is idle: ~8 µs), runs in its warm context (or a fresh
+//! one), and gives it back unless the run left anything behind (an interrupt, a limit, jobs or calls
+//! still pending) — then the runtime and its context are dropped instead, so nothing of one request
+//! can reach the next.
 
 use std::cell::RefCell;
 
 use rquickjs::AsyncRuntime;
 
 use super::limits::ScriptLimits;
+use super::warm::WarmContext;
 
-thread_local! {
-    static IDLE: RefCell<Vec<AsyncRuntime>> = const { RefCell::new(Vec::new()) };
+/// A runtime and, once a request needed it, its warm context.
+pub(crate) struct Pooled {
+    // Fields drop in order: the context before its runtime.
+    /// The reused context, if one was set up.
+    pub(crate) warm: Option<WarmContext>,
+    /// The runtime.
+    pub(crate) runtime: AsyncRuntime,
 }
 
-/// A warm runtime of this thread, or a new one with `limits` applied.
-pub(crate) async fn take(limits: &ScriptLimits) -> rquickjs::Result<AsyncRuntime> {
-    if let Some(runtime) = IDLE.with(|idle| idle.borrow_mut().pop()) {
-        return Ok(runtime);
-    }
-    let runtime = AsyncRuntime::new()?;
-    runtime.set_memory_limit(limits.memory_bytes).await;
-    runtime.set_max_stack_size(limits.stack_bytes).await;
-    Ok(runtime)
+thread_local! {
+    static IDLE: RefCell<Vec<Pooled>> = const { RefCell::new(Vec::new()) };
+}
+
+/// A runtime of this thread with its limits as they are now, or a new one.
+pub(crate) async fn take(limits: &ScriptLimits) -> rquickjs::Result<Pooled> {
+    let pooled = match IDLE.with(|idle| idle.borrow_mut().pop()) {
+        Some(pooled) => pooled,
+        None => Pooled { warm: None, runtime: AsyncRuntime::new()? },
+    };
+    // Applied at every take, so limits changed at run time reach runtimes already pooled.
+    pooled.runtime.set_memory_limit(limits.memory_bytes).await;
+    pooled.runtime.set_max_stack_size(limits.stack_bytes).await;
+    Ok(pooled)
 }
 
 /// Returns a clean runtime for the next request of this thread (beyond the pool size it is dropped).
-pub(crate) async fn give_back(runtime: AsyncRuntime, limits: &ScriptLimits) {
-    runtime.set_interrupt_handler(None).await;
+pub(crate) async fn give_back(pooled: Pooled, limits: &ScriptLimits) {
+    pooled.runtime.set_interrupt_handler(None).await;
     IDLE.with(|idle| {
         let mut idle = idle.borrow_mut();
         if idle.len() < limits.pool_per_worker {
-            idle.push(runtime);
+            idle.push(pooled);
         }
     });
 }

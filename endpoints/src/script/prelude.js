@@ -584,3 +584,70 @@ export async function run(handle, req, streaming) {
   }
   return { kind: "document", body: JSON.stringify(out) ?? "null" };
 }
+
+// Freezes everything a request can reach — the built-ins (also those only reachable through an
+// instance: iterator, generator and async-function prototypes), the script API, the global object
+// itself — so one context can serve request after request: each reads the shared realm and none can
+// change it. Called once per reused ("warm") context, never on a fresh one. WeakRef and
+// FinalizationRegistry go first: a finalizer runs when the collector decides, maybe during the
+// next request.
+export function lockdown() {
+  delete globalThis.WeakRef;
+  delete globalThis.FinalizationRegistry;
+  // Frozen, a prototype's data property could no longer be shadowed by plain assignment
+  // (`this.name = "MyError"`, `obj.toString = f` would throw): these become accessors whose setter
+  // gives the object being assigned a property of its own, as before.
+  const errors = [Error, TypeError, RangeError, SyntaxError, ReferenceError, EvalError, URIError];
+  if (typeof AggregateError === "function") errors.push(AggregateError);
+  if (typeof InternalError === "function") errors.push(InternalError);
+  for (const error of errors) {
+    for (const key of ["name", "message", "constructor", "toString"]) overridable(error.prototype, key);
+  }
+  for (const key of Reflect.ownKeys(Object.prototype)) if (key !== "__proto__") overridable(Object.prototype, key);
+  for (const key of ["constructor", "toString"]) overridable(Function.prototype, key);
+  const reachable = [
+    globalThis,
+    async function () {},
+    function* () {},
+    async function* () {},
+    (function* () {})(),
+    (async function* () {})(),
+    [][Symbol.iterator](),
+    new Map()[Symbol.iterator](),
+    new Set()[Symbol.iterator](),
+    ""[Symbol.iterator](),
+    "a".matchAll(/a/g),
+    Promise.resolve(),
+  ];
+  const seen = new Set();
+  while (reachable.length > 0) {
+    const value = reachable.pop();
+    if ((typeof value !== "object" && typeof value !== "function") || value === null || seen.has(value)) continue;
+    seen.add(value);
+    Object.freeze(value);
+    reachable.push(Object.getPrototypeOf(value));
+    for (const key of Reflect.ownKeys(value)) {
+      const property = Reflect.getOwnPropertyDescriptor(value, key);
+      if (property === undefined) continue;
+      if ("value" in property) reachable.push(property.value);
+      else reachable.push(property.get, property.set);
+    }
+  }
+}
+
+function overridable(object, key) {
+  const property = Reflect.getOwnPropertyDescriptor(object, key);
+  if (property === undefined || !("value" in property) || !property.configurable) return;
+  const value = property.value;
+  Object.defineProperty(object, key, {
+    get() {
+      return value;
+    },
+    set(replacement) {
+      if (this === object) throw new TypeError(`the shared ${String(key)} cannot be changed`);
+      Object.defineProperty(this, key, { value: replacement, writable: true, enumerable: true, configurable: true });
+    },
+    enumerable: property.enumerable,
+    configurable: false,
+  });
+}

@@ -8,7 +8,7 @@ use std::pin::pin;
 use std::rc::Rc;
 
 use rquickjs::context::intrinsic;
-use rquickjs::{AsyncContext, Ctx, Function, Object, Promise, Value};
+use rquickjs::{AsyncContext, Ctx, Function, Object, Persistent, Promise, Value};
 use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender, unbounded_channel};
 use tracing::Instrument;
 
@@ -18,12 +18,13 @@ use super::events::{LimitKind, ScriptEvent, ScriptFailure, ScriptResponse, error
 use super::guard::RunGuard;
 use super::limits::ScriptLimits;
 use super::natives::{self, EnvSlot, NativeEnv};
-use super::{pool, prelude};
+use super::warm::WarmContext;
+use super::{CompiledScript, pool, prelude};
 use crate::dispatch::Dispatch;
 
 /// What a request context offers scripts: no `eval` (nor the `Function` constructor), no
 /// `performance` clock; `Date`, `RegExp`, `JSON`, `Map`/`Set`, typed arrays, `Promise`, `Proxy`.
-type SandboxIntrinsics = (
+pub(crate) type SandboxIntrinsics = (
     intrinsic::Date,
     intrinsic::RegExpCompiler,
     intrinsic::RegExp,
@@ -80,7 +81,7 @@ impl Drop for ScriptRun {
 
 /// Starts `script` for one request on this thread's local task set (an actix-web worker, or a
 /// `LocalSet` in tests). Calls go through `dispatch`.
-pub fn run(script: &Bytecode, request: ScriptRequest, dispatch: Rc<dyn Dispatch>, limits: &ScriptLimits) -> ScriptRun {
+pub fn run(script: &CompiledScript, request: ScriptRequest, dispatch: Rc<dyn Dispatch>, limits: &ScriptLimits) -> ScriptRun {
     let (sender, events) = unbounded_channel();
     let script = script.clone();
     let limits = limits.clone();
@@ -103,39 +104,84 @@ pub fn run(script: &Bytecode, request: ScriptRequest, dispatch: Rc<dyn Dispatch>
 /// Runs the request; the final event (or failure) is returned for the caller to send after
 /// everything the script streamed.
 async fn execute(
-    script: &Bytecode,
+    script: &CompiledScript,
     request: ScriptRequest,
     dispatch: Rc<dyn Dispatch>,
     limits: &ScriptLimits,
     events: UnboundedSender<ScriptEvent>,
 ) -> Result<Option<ScriptEvent>, ScriptFailure> {
     let engine = |e: rquickjs::Error| ScriptFailure::Invalid(format!("script engine: {e}"));
-    let runtime = pool::take(limits).await.map_err(engine)?;
+    let mut pooled = pool::take(limits).await.map_err(engine)?;
     let guard = Rc::new(RunGuard::new(limits));
     let interrupt_guard = Rc::clone(&guard);
-    runtime.set_interrupt_handler(Some(Box::new(move || interrupt_guard.should_interrupt()))).await;
-    let context = AsyncContext::custom::<SandboxIntrinsics>(&runtime).await.map_err(engine)?;
+    pooled.runtime.set_interrupt_handler(Some(Box::new(move || interrupt_guard.should_interrupt()))).await;
     let env = NativeEnv { dispatch, guard: Rc::clone(&guard), events, endpoint: Rc::from(script.name()) };
-    let slot: EnvSlot = Rc::new(RefCell::new(Some(env)));
-
     let module_name = script.name().to_owned();
-    let script = script.clone();
-    let request_slot = Rc::clone(&slot);
-    let request_guard = Rc::clone(&guard);
-    let work = context.async_with(async move |ctx| {
-        let outcome = handle_request(&ctx, &request_slot, &request_guard, &script, &request).await;
-        outcome.map_err(|e| failure_of(&ctx, e, &module_name, &request_guard))
-    });
-    let outcome = supervise(work, &guard).await;
-    slot.borrow_mut().take();
+
+    let (outcome, warm) = match &script.factory {
+        Some((factory, shift)) => {
+            let shift = *shift;
+            let warm = match pooled.warm.take() {
+                Some(warm) if !warm.is_spent() => warm,
+                spent => {
+                    drop(spent);
+                    WarmContext::new(&pooled.runtime).await.map_err(engine)?
+                }
+            };
+            let mut warm = warm;
+            *warm.slot.borrow_mut() = Some(env);
+            let outcome = match warm.prepare(factory).await {
+                Ok((run, factory)) => {
+                    let request_guard = Rc::clone(&guard);
+                    let work = warm.context.async_with(async move |ctx| {
+                        let started = start_warm(&ctx, run, factory, &request).await;
+                        let outcome = match started {
+                            Ok(answer) => answer_of(answer, &request_guard).await,
+                            Err(e) => Err(e),
+                        };
+                        outcome.map_err(|e| failure_of(&ctx, e, &module_name, &request_guard, shift))
+                    });
+                    supervise(work, &guard).await
+                }
+                Err(e) => Err(engine(e)),
+            };
+            warm.slot.borrow_mut().take();
+            (outcome, Some(warm))
+        }
+        None => {
+            let context = AsyncContext::custom::<SandboxIntrinsics>(&pooled.runtime).await.map_err(engine)?;
+            let slot: EnvSlot = Rc::new(RefCell::new(Some(env)));
+            let script = script.module().clone();
+            let request_slot = Rc::clone(&slot);
+            let request_guard = Rc::clone(&guard);
+            let work = context.async_with(async move |ctx| {
+                let started = start_fresh(&ctx, &request_slot, &script, &request).await;
+                let outcome = match started {
+                    Ok(answer) => answer_of(answer, &request_guard).await,
+                    Err(e) => Err(e),
+                };
+                outcome.map_err(|e| failure_of(&ctx, e, &module_name, &request_guard, 0))
+            });
+            let outcome = supervise(work, &guard).await;
+            slot.borrow_mut().take();
+            drop(context);
+            (outcome, None)
+        }
+    };
 
     let clean = matches!(outcome, Ok(_) | Err(ScriptFailure::Exception(_)) | Err(ScriptFailure::Dependency { .. }))
         && guard.tripped_limit().is_none()
         && guard.outstanding_count() == 0
-        && !runtime.is_job_pending().await;
-    drop(context);
+        && !pooled.runtime.is_job_pending().await;
     if clean {
-        pool::give_back(runtime, limits).await;
+        if warm.is_some() {
+            pooled.warm = warm;
+        }
+        pool::give_back(pooled, limits).await;
+    } else {
+        // The context first, then its runtime.
+        drop(warm);
+        drop(pooled);
     }
     outcome
 }
@@ -174,13 +220,28 @@ fn limit_detail(kind: LimitKind) -> String {
     }
 }
 
-async fn handle_request<'js>(
+/// In a warm context: the revision's factory gives this request its own module scope and `handle`;
+/// the prelude's `run` answers with it.
+async fn start_warm<'js>(
+    ctx: &Ctx<'js>,
+    run: Persistent<Function<'static>>,
+    factory: Persistent<Function<'static>>,
+    request: &ScriptRequest,
+) -> Result<Promise<'js>, Stop> {
+    let run = run.restore(ctx)?;
+    let factory = factory.restore(ctx)?;
+    let made: Promise = factory.call(())?;
+    let handle: Value = made.into_future().await?;
+    call_run(ctx, &run, handle, request)
+}
+
+/// In a fresh context: natives, prelude and the revision's module, then the prelude's `run`.
+async fn start_fresh<'js>(
     ctx: &Ctx<'js>,
     slot: &EnvSlot,
-    guard: &RunGuard,
     script: &Bytecode,
     request: &ScriptRequest,
-) -> Result<Option<ScriptEvent>, Stop> {
+) -> Result<Promise<'js>, Stop> {
     natives::install(ctx, slot)?;
     let (prelude, ready) = prelude().load(ctx)?.eval()?;
     ready.into_future::<()>().await?;
@@ -188,11 +249,19 @@ async fn handle_request<'js>(
     let (module, ready) = script.load(ctx)?.eval()?;
     ready.into_future::<()>().await?;
     let handle: Value = module.get("default")?;
+    call_run(ctx, &run, handle, request)
+}
+
+fn call_run<'js>(ctx: &Ctx<'js>, run: &Function<'js>, handle: Value<'js>, request: &ScriptRequest) -> Result<Promise<'js>, Stop> {
     if !handle.is_function() {
         return Err(Stop::Invalid(NO_HANDLE.to_owned()));
     }
     let req = ctx.json_parse(request.req_json.as_str())?;
-    let answer: Promise = run.call((handle, req, request.streaming))?;
+    Ok(run.call((handle, req, request.streaming))?)
+}
+
+/// What the prelude's `run` answered, as the request's final event.
+async fn answer_of(answer: Promise<'_>, guard: &RunGuard) -> Result<Option<ScriptEvent>, Stop> {
     let answer: Object = answer.into_future().await?;
     let kind: String = answer.get("kind")?;
     if kind == "end" {
@@ -239,8 +308,9 @@ fn valid_status(status: f64) -> Option<u16> {
 }
 
 /// Classifies what stopped a run: a tripped limit first (its exception is only the interrupt),
-/// the engine's own memory and stack limits, an unhandled dependency error, or a script error.
-fn failure_of(ctx: &Ctx<'_>, stop: Stop, module: &str, guard: &RunGuard) -> ScriptFailure {
+/// the engine's own memory and stack limits, an unhandled dependency error, or a script error —
+/// whose first-line column is moved back by `shift`, what the factory form added before it.
+fn failure_of(ctx: &Ctx<'_>, stop: Stop, module: &str, guard: &RunGuard, shift: u32) -> ScriptFailure {
     let error = match stop {
         Stop::Invalid(message) => return ScriptFailure::Invalid(message),
         Stop::Engine(error) => error,
@@ -255,7 +325,10 @@ fn failure_of(ctx: &Ctx<'_>, stop: Stop, module: &str, guard: &RunGuard) -> Scri
             other => ScriptFailure::Invalid(format!("script engine: {other}")),
         };
     };
-    let exception = JsException::from_value(&thrown, module);
+    let mut exception = JsException::from_value(&thrown, module);
+    if let (Some(1), Some(column)) = (exception.line, exception.column) {
+        exception.column = Some(column.saturating_sub(shift).max(1));
+    }
     if let Some(kind) = engine_limit(thrown.is_null(), &exception.name, &exception.message) {
         return limit_failure(kind);
     }
