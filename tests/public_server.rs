@@ -319,3 +319,23 @@ async fn an_endpoint_at_its_concurrency_limit_answers_503_and_others_are_unaffec
     assert_eq!((busy_status, busy_body["error"].as_str()), (503, Some("endpoint_busy")));
     assert_eq!(other_status, 200);
 }
+
+#[actix_rt::test]
+async fn home_screens_reuse_their_workers_warm_contexts() {
+    let s = TestServer::start(|c| c.server.workers = 1);
+    let before = switchyard_endpoints::script::pool_stats();
+    for user in 1..=20 {
+        for device in ["tv", "ps3", "android", "ios", "web"] {
+            assert_eq!(s.get(&format!("/{device}/home?user={user}")).await.0, 200);
+        }
+    }
+    let after = switchyard_endpoints::script::pool_stats();
+    // Other tests of this binary run beside this one and count too: the bound is generous, the
+    // failure it catches (a context set up for each of the 100 requests) is not.
+    assert!(
+        after.warm_contexts_created - before.warm_contexts_created < 30,
+        "100 requests set up {} warm contexts ({} runtimes discarded)",
+        after.warm_contexts_created - before.warm_contexts_created,
+        after.runtimes_discarded - before.runtimes_discarded
+    );
+}

@@ -156,7 +156,12 @@ fn a_request_that_leaves_a_call_or_a_job_behind_takes_its_runtime_with_it() {
     local(async {
         let dispatch = FakeDispatch::new();
         dispatch.route("users", "get", 50, |_| Ok(Some(json!({"name": "Ada"}))));
-        let clean = answer("t/clean", "export default async () => (await call('users', 'get', {id: 1}))[0].name", Rc::clone(&dispatch)).await;
+        let clean = answer(
+            "t/clean",
+            "export default async () => (await call('users', 'get', {id: 1}))[0].name",
+            Rc::clone(&dispatch),
+        )
+        .await;
         assert_eq!((clean, idle_runtimes()), (json!("Ada"), 1));
         // An un-awaited call is still running when the answer leaves.
         let left = "export default () => { call('users', 'get', {id: 2}).subscribe({}); return 'answered'; }";

@@ -32,6 +32,8 @@ pub struct Scrape {
     pub stream_clients: usize,
     /// Traces kept.
     pub traces_kept: usize,
+    /// The script runtimes' pools.
+    pub scripts: switchyard_endpoints::script::PoolStats,
 }
 
 /// The node's Raft state, as gauges.
@@ -218,6 +220,19 @@ impl Collector for Scrape {
         for (name, help, value) in node_gauges {
             gauge(e, name, help, &[(Vec::new(), value)])?;
         }
+        let scripts = &self.scripts;
+        counter(
+            e,
+            "switchyard_script_warm_contexts_created",
+            "Script contexts set up and frozen for reuse (one per pooled runtime, again after a discard).",
+            &[(Vec::new(), scripts.warm_contexts_created)],
+        )?;
+        counter(
+            e,
+            "switchyard_script_runtimes_discarded",
+            "Script runtimes dropped after a request that hit a limit or left work behind.",
+            &[(Vec::new(), scripts.runtimes_discarded)],
+        )?;
         Ok(())
     }
 }

@@ -77,7 +77,8 @@ pub(crate) fn factory_source(source: &str) -> Option<(String, u32)> {
             }
             (Kind::Punct(b'{'), _) => {
                 // `export { a, b as c };` — the names stay declared; the statement goes.
-                let close = i + 1 + significant[i + 1..].iter().position(|t| t.kind == Kind::Punct(b'}') && t.depth == 0)?;
+                let close =
+                    i + 1 + significant[i + 1..].iter().position(|t| t.kind == Kind::Punct(b'}') && t.depth == 0)?;
                 let mut end = significant[close].end;
                 match significant.get(close + 1) {
                     Some(t) if t.kind == Kind::Word && &source[t.start..t.end] == "from" => return None,
@@ -110,7 +111,7 @@ fn declared_name(source: &str, rest: &[&Token]) -> Option<String> {
     let mut k = 0;
     if rest.get(k).is_some_and(|t| text(t) == "async") {
         k += 1;
-        if !rest.get(k).is_some_and(|t| text(t) == "function") {
+        if rest.get(k).is_none_or(|t| text(t) != "function") {
             return None;
         }
     }
@@ -158,8 +159,21 @@ struct Token {
 
 /// Words after which a `/` starts a regular expression rather than a division.
 const REGEX_AFTER_WORDS: [&str; 15] = [
-    "return", "typeof", "instanceof", "in", "of", "new", "delete", "void", "throw", "case", "do", "else", "yield",
-    "await", "extends",
+    "return",
+    "typeof",
+    "instanceof",
+    "in",
+    "of",
+    "new",
+    "delete",
+    "void",
+    "throw",
+    "case",
+    "do",
+    "else",
+    "yield",
+    "await",
+    "extends",
 ];
 
 fn regex_allowed(source: &str, previous: Option<&Token>) -> bool {
@@ -320,7 +334,8 @@ mod tests {
 
     #[test]
     fn a_named_default_function_keeps_its_declaration_and_is_returned() {
-        let source = "export default async function handle(req) {\n  return helper(req);\n}\nfunction helper(r) { return r; }\n";
+        let source =
+            "export default async function handle(req) {\n  return helper(req);\n}\nfunction helper(r) { return r; }\n";
         let factory = factory_source(source).unwrap().0;
         assert!(factory.starts_with("export default async function __switchyard_factory() { "), "{factory}");
         assert_eq!(factory_source(source).unwrap().1, 55, "the first line moves right by the prefix");
@@ -345,8 +360,15 @@ mod tests {
 
     #[test]
     fn named_exports_lose_only_their_keyword() {
-        let factory = factory_source("export const a = 1;\nexport function b() {}\nlet c = 3;\nexport { c };\nexport default () => a;").unwrap().0;
-        assert!(factory.contains("       const a = 1;\n       function b() {}\nlet c = 3;\n             \n"), "{factory}");
+        let factory = factory_source(
+            "export const a = 1;\nexport function b() {}\nlet c = 3;\nexport { c };\nexport default () => a;",
+        )
+        .unwrap()
+        .0;
+        assert!(
+            factory.contains("       const a = 1;\n       function b() {}\nlet c = 3;\n             \n"),
+            "{factory}"
+        );
     }
 
     #[test]

@@ -24,7 +24,8 @@ pub struct ScriptLimits {
     pub max_calls: usize,
     /// Response body (a document, or all streamed items together).
     pub max_response_bytes: usize,
-    /// Runtimes kept warm per worker thread; more are created when needed and dropped after use.
+    /// Runtimes kept warm per worker thread (each with its frozen context, ~2 MB); more are created
+    /// when needed and dropped after use, so it should cover the requests a worker runs at once.
     pub pool_per_worker: usize,
 }
 
@@ -37,7 +38,7 @@ impl Default for ScriptLimits {
             deadline_ms: 5_000,
             max_calls: 500,
             max_response_bytes: 4 * 1024 * 1024,
-            pool_per_worker: 8,
+            pool_per_worker: 32,
         }
     }
 }

@@ -25,7 +25,7 @@ pub use bytecode::{Bytecode, compile_module};
 pub use error::{JsException, ScriptError};
 pub use events::{LimitKind, ScriptEvent, ScriptFailure, ScriptResponse};
 pub use limits::ScriptLimits;
-pub use pool::idle_runtimes;
+pub use pool::{PoolStats, idle_runtimes, pool_stats};
 pub use run::{ScriptRequest, ScriptRun, run};
 
 /// The script API, compiled once per process.
@@ -77,7 +77,10 @@ pub fn compile(name: &str, source: &str) -> Result<CompiledScript, ScriptError> 
     let factory = factory::factory_source(source).and_then(|(wrapped, shift)| match compile_module(name, &wrapped) {
         Ok(bytecode) => Some((bytecode, shift)),
         Err(e) => {
-            tracing::debug!(module = name, "runs in a fresh context per request: its factory form does not compile: {e}");
+            tracing::debug!(
+                module = name,
+                "runs in a fresh context per request: its factory form does not compile: {e}"
+            );
             None
         }
     });

@@ -8,6 +8,7 @@
 //! can reach the next.
 
 use std::cell::RefCell;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use rquickjs::AsyncRuntime;
 
@@ -48,6 +49,26 @@ pub(crate) async fn give_back(pooled: Pooled, limits: &ScriptLimits) {
             idle.push(pooled);
         }
     });
+}
+
+/// Runtimes dropped after a request that left something behind (or hit a limit), since start.
+pub(crate) static DISCARDED: AtomicU64 = AtomicU64::new(0);
+
+/// How the pools of this process have fared since start (for `/metrics` and tests).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct PoolStats {
+    /// Warm contexts set up (once per runtime, and again after a runtime was discarded).
+    pub warm_contexts_created: u64,
+    /// Runtimes discarded instead of pooled.
+    pub runtimes_discarded: u64,
+}
+
+/// The counts now.
+pub fn pool_stats() -> PoolStats {
+    PoolStats {
+        warm_contexts_created: super::warm::CREATED.load(Ordering::Relaxed),
+        runtimes_discarded: DISCARDED.load(Ordering::Relaxed),
+    }
 }
 
 /// Runtimes idle on this thread (for tests and the runtime-setup benchmark).

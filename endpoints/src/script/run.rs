@@ -81,7 +81,12 @@ impl Drop for ScriptRun {
 
 /// Starts `script` for one request on this thread's local task set (an actix-web worker, or a
 /// `LocalSet` in tests). Calls go through `dispatch`.
-pub fn run(script: &CompiledScript, request: ScriptRequest, dispatch: Rc<dyn Dispatch>, limits: &ScriptLimits) -> ScriptRun {
+pub fn run(
+    script: &CompiledScript,
+    request: ScriptRequest,
+    dispatch: Rc<dyn Dispatch>,
+    limits: &ScriptLimits,
+) -> ScriptRun {
     let (sender, events) = unbounded_channel();
     let script = script.clone();
     let limits = limits.clone();
@@ -182,6 +187,7 @@ async fn execute(
         // The context first, then its runtime.
         drop(warm);
         drop(pooled);
+        pool::DISCARDED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     }
     outcome
 }
@@ -252,7 +258,12 @@ async fn start_fresh<'js>(
     call_run(ctx, &run, handle, request)
 }
 
-fn call_run<'js>(ctx: &Ctx<'js>, run: &Function<'js>, handle: Value<'js>, request: &ScriptRequest) -> Result<Promise<'js>, Stop> {
+fn call_run<'js>(
+    ctx: &Ctx<'js>,
+    run: &Function<'js>,
+    handle: Value<'js>,
+    request: &ScriptRequest,
+) -> Result<Promise<'js>, Stop> {
     if !handle.is_function() {
         return Err(Stop::Invalid(NO_HANDLE.to_owned()));
     }

@@ -13,6 +13,7 @@
 
 use std::cell::RefCell;
 use std::rc::Rc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use rquickjs::{AsyncContext, AsyncRuntime, Function, Module, Persistent, Promise};
 
@@ -20,6 +21,9 @@ use super::bytecode::Bytecode;
 use super::natives::{self, EnvSlot};
 use super::prelude;
 use super::run::SandboxIntrinsics;
+
+/// Warm contexts set up by this process (each costs a lockdown: a handful of milliseconds).
+pub(crate) static CREATED: AtomicU64 = AtomicU64::new(0);
 
 /// Distinct revisions a warm context loads before it is retired (bounds the modules it keeps).
 pub(crate) const MAX_FACTORIES: usize = 64;
@@ -54,6 +58,7 @@ impl WarmContext {
                 Ok::<_, rquickjs::Error>(Persistent::save(&ctx, run))
             })
             .await?;
+        CREATED.fetch_add(1, Ordering::Relaxed);
         Ok(Self { run, factories: Vec::new(), slot, context })
     }
 
