@@ -23,6 +23,7 @@ use crate::data_dir::{DataDir, TokenOrigin};
 use crate::demo::DemoServices;
 use crate::live::LiveEndpoints;
 use crate::live::compiled::CompiledCache;
+use crate::live::runaway::RunawayGates;
 use crate::node::Node;
 use crate::observe::Observe;
 use crate::samples::SAMPLES;
@@ -48,6 +49,8 @@ pub struct AppState {
     pub auth: Arc<Authenticator>,
     /// What the node saw: endpoint statistics, kept traces, history, stream clients.
     pub observe: Observe,
+    /// Suspensions of revisions that keep hitting their limits.
+    pub runaways: Arc<RunawayGates>,
     /// How it started, for the banner.
     pub startup: Arc<Startup>,
 }
@@ -113,6 +116,7 @@ impl AppState {
             tokens: Arc::new(AdminTokens::new(tokens)),
             auth,
             observe,
+            runaways: Arc::new(RunawayGates::new()),
             startup: Arc::new(Startup { data_dir, created, token }),
         })
     }

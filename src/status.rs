@@ -55,6 +55,8 @@ pub enum ErrorCode {
     Script,
     /// The script crossed a sandbox limit (500).
     Limit,
+    /// The revision is suspended after repeatedly crossing its limits (503).
+    Suspended,
     /// Switchyard cannot take the write now (no majority, store busy) (503).
     Unavailable,
     /// Anything else that is our fault (500).
@@ -76,6 +78,7 @@ impl ErrorCode {
             ErrorCode::Dependency(_) => "dependency",
             ErrorCode::Script => "script",
             ErrorCode::Limit => "limit",
+            ErrorCode::Suspended => "suspended",
             ErrorCode::Unavailable => "unavailable",
             ErrorCode::Internal => "internal",
         }
@@ -91,7 +94,7 @@ impl ErrorCode {
             ErrorCode::Conflict => 409,
             ErrorCode::PayloadTooLarge => 413,
             ErrorCode::CompileError => 422,
-            ErrorCode::EndpointBusy | ErrorCode::Unavailable => 503,
+            ErrorCode::EndpointBusy | ErrorCode::Unavailable | ErrorCode::Suspended => 503,
             // A refusing dependency (breaker open, bulkhead full) is a 503: come back later. A
             // failing one, and one that refused the script's arguments (its 4xx), is a 502: the
             // fault is upstream of the device, which cannot fix the script's arguments.
@@ -114,7 +117,7 @@ impl ErrorCode {
             // The backend refused the arguments the *script* sent: the script's fault.
             ErrorCode::Dependency(ErrorKind::BadRequest) => Fault::Script,
             ErrorCode::Dependency(_) => Fault::Backend,
-            ErrorCode::Script | ErrorCode::Limit => Fault::Script,
+            ErrorCode::Script | ErrorCode::Limit | ErrorCode::Suspended => Fault::Script,
             ErrorCode::EndpointBusy | ErrorCode::Unavailable | ErrorCode::Internal => Fault::Server,
         }
     }
@@ -123,7 +126,7 @@ impl ErrorCode {
     /// transient backend trouble, false for anything the request or the script must change.
     pub fn retryable(self) -> bool {
         match self {
-            ErrorCode::EndpointBusy | ErrorCode::Unavailable => true,
+            ErrorCode::EndpointBusy | ErrorCode::Unavailable | ErrorCode::Suspended => true,
             ErrorCode::Dependency(kind) => kind != ErrorKind::BadRequest,
             _ => false,
         }

@@ -339,3 +339,34 @@ async fn home_screens_reuse_their_workers_warm_contexts() {
         after.runtimes_discarded - before.runtimes_discarded
     );
 }
+
+#[actix_rt::test]
+async fn a_revision_that_keeps_running_away_is_suspended_while_others_answer() {
+    let s = TestServer::start(|c| {
+        c.scripts.cpu_slice_ms = 50;
+        c.scripts.suspend_after = 3;
+        c.scripts.suspend_ms = 600_000;
+    });
+    s.publish("test/spin", "export default () => { for (;;) {} }").await;
+    let mut answers = Vec::new();
+    for _ in 0..10 {
+        let (status, body) = s.get("/test/spin").await;
+        answers.push((status, body["error"].as_str().unwrap_or_default().to_owned()));
+    }
+    let first_suspended = answers.iter().position(|(status, _)| *status == 503).expect("suspended: {answers:?}");
+    assert!(first_suspended >= 3, "not before three limits: {answers:?}");
+    assert!(answers[..first_suspended].iter().all(|a| *a == (500, "limit".to_owned())), "{answers:?}");
+    assert!(answers[first_suspended..].iter().all(|a| *a == (503, "suspended".to_owned())), "{answers:?}");
+    let (_, body) = s.get("/test/spin").await;
+    assert_eq!((body["retryable"].as_bool(), body["fault"].as_str()), (Some(true), Some("script")), "{body}");
+    assert!(body["message"].as_str().unwrap().contains("revision 1 is suspended"), "{body}");
+    // Another revision of the same endpoint is not suspended, nor is another endpoint.
+    assert_eq!(s.publish("test/spin", "export default () => 'fixed'").await, 2);
+    let routing = s
+        .admin_request(reqwest::Method::PUT, "/admin/v1/endpoints/test/spin/routing", Some(support::ADMIN))
+        .json(&json!({"active": 2}));
+    assert_eq!(s.send(routing).await.0, 200);
+    assert_eq!(s.get("/test/spin").await, (200, json!("fixed")));
+    assert_eq!(s.get("/ios/home?user=5").await.0, 200);
+    assert!(s.state.observe.endpoints.count("test/spin", "suspended") >= 1);
+}

@@ -21,8 +21,9 @@ use tracing::Instrument;
 
 use crate::app::AppState;
 use crate::live::Resolved;
+use crate::live::runaway;
 use crate::request::{self, Route};
-use crate::status::ApiError;
+use crate::status::{ApiError, ErrorCode};
 use access::AccessLine;
 use request_end::RequestEnd;
 use respond::{Answering, Mode, error_response};
@@ -116,6 +117,21 @@ async fn handle(
     let Some(permit) = resolved.try_enter(concurrency) else {
         return fail(ApiError::endpoint_busy(&endpoint, concurrency), &endpoint, &mut end);
     };
+    if let Some(settings) = runaway::settings(&state.node.config.scripts) {
+        let now = tokio::time::Instant::now();
+        let gate = state.runaways.gate(&endpoint, resolved.revision.number, now);
+        match gate.enter(&settings, now) {
+            Some(entry) => end.runaway = Some((gate, entry)),
+            None => {
+                let message = format!(
+                    "{endpoint} revision {} is suspended: its requests keep hitting their limits; it runs again within {} ms",
+                    resolved.revision.number, settings.sleep_window_ms
+                );
+                end.line.revision = resolved.revision.number;
+                return fail(ApiError::new(ErrorCode::Suspended, message), &endpoint, &mut end);
+            }
+        }
+    }
     let revision = resolved.revision.number;
     span.record("revision", revision);
     end.line.revision = revision;

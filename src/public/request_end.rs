@@ -1,13 +1,16 @@
 //! What happens once a device request's answer is complete (for a stream, after its last item, or
-//! when the client went away): its access-log line, its endpoint statistics and, when it asked
-//! with `X-Switchyard-Trace: 1`, its kept trace. All three are written by dropping the
+//! when the client went away): its access-log line, its endpoint statistics, its revision's runaway
+//! gate ([`crate::live::runaway`]) and, when it asked with `X-Switchyard-Trace: 1`, its kept trace. All three are written by dropping the
 //! [`RequestEnd`] that travels with the answer, so no way out of a request forgets one.
+
+use std::sync::Arc;
 
 use switchyard_endpoints::RequestDispatch;
 use tokio::time::Instant;
 
 use super::access::AccessLine;
 use crate::app::now_ms;
+use crate::live::runaway::{Entry, RevisionGate};
 use crate::observe::Observe;
 use crate::observe::endpoint_stats::Answered;
 use crate::observe::traces::Trace;
@@ -24,6 +27,8 @@ pub struct RequestEnd {
     pub dispatch: Option<RequestDispatch>,
     /// Whether the request asked for its trace to be kept.
     pub traced: bool,
+    /// The revision's runaway gate and how the request was let in, once it was.
+    pub runaway: Option<(Arc<RevisionGate>, Entry)>,
     observe: Observe,
     started: Instant,
     started_at_ms: u64,
@@ -38,6 +43,7 @@ impl RequestEnd {
             outcome: "incomplete",
             dispatch: None,
             traced,
+            runaway: None,
             observe,
             started: Instant::now(),
             started_at_ms: now_ms(),
@@ -58,6 +64,9 @@ impl Drop for RequestEnd {
     fn drop(&mut self) {
         let now = Instant::now();
         let duration = now - self.started;
+        if let Some((gate, entry)) = self.runaway.take() {
+            gate.finished(entry, self.outcome == "limit", now);
+        }
         let duration_ms = duration.as_secs_f64() * 1000.0;
         self.observe.endpoints.record(
             &Answered {

@@ -27,6 +27,12 @@ pub struct ScriptLimits {
     /// Runtimes kept warm per worker thread (each with its frozen context, ~2 MB); more are created
     /// when needed and dropped after use, so it should cover the requests a worker runs at once.
     pub pool_per_worker: usize,
+    /// A revision whose requests hit a limit at least half the time, over at least this many
+    /// requests within 10 seconds, is suspended (the server answers 503 without running it);
+    /// 0 never suspends.
+    pub suspend_after: u64,
+    /// How long a suspension lasts before one trial request runs the revision again.
+    pub suspend_ms: u64,
 }
 
 impl Default for ScriptLimits {
@@ -39,6 +45,8 @@ impl Default for ScriptLimits {
             max_calls: 500,
             max_response_bytes: 4 * 1024 * 1024,
             pool_per_worker: 32,
+            suspend_after: 5,
+            suspend_ms: 5_000,
         }
     }
 }
