@@ -1,7 +1,8 @@
 //! The circuit breaker: a pure state machine over a rolling window of event counts.
 //!
 //! Closed → Open when, at a health snapshot (recomputed at most every `health_snapshot_ms`), the
-//! window holds at least `request_volume` calls and errors are at least `error_percent` of them.
+//! window holds at least `request_volume` calls and errors are at least `error_percent` of them —
+//! or, with `recent_ms` set, when the window's newest buckets alone do (a sudden cliff).
 //! Open → HalfOpen after `sleep_window_ms`: exactly one trial call is admitted, every other call is
 //! short-circuited. The trial's success closes the breaker and clears the window; its failure
 //! reopens it for another full sleep window. `force` overrides all of it. Time is an argument, so
@@ -83,6 +84,12 @@ pub struct Health {
     pub error_percent: u8,
 }
 
+impl Health {
+    fn of(totals: &Counts) -> Self {
+        Health { calls: totals.calls(), errors: totals.errors(), error_percent: totals.error_percent() }
+    }
+}
+
 /// Circuit breaker with its rolling window.
 #[derive(Debug)]
 pub struct CircuitBreaker {
@@ -92,6 +99,8 @@ pub struct CircuitBreaker {
     window: RollingCounts,
     /// The last health snapshot: what opening is decided on.
     health: Health,
+    /// The same over the newest `recent_ms` only (all zero when that view is off).
+    recent: Health,
     /// When that snapshot was taken (`None`: never, take one at the next admission).
     health_taken_at: Option<Instant>,
     /// The last change of phase, until the owner takes it.
@@ -105,6 +114,7 @@ impl CircuitBreaker {
             phase: Phase::Closed,
             window: Self::window_for(settings, now),
             health: Health::default(),
+            recent: Health::default(),
             health_taken_at: None,
             transition: None,
         }
@@ -119,6 +129,7 @@ impl CircuitBreaker {
         if (old.window_ms, old.buckets) != (new.window_ms, new.buckets) {
             self.window = Self::window_for(new, now);
             self.health = Health::default();
+            self.recent = Health::default();
             self.health_taken_at = None;
         }
     }
@@ -132,12 +143,14 @@ impl CircuitBreaker {
         }
         match self.phase {
             Phase::Closed => {
-                self.refresh_health(snapshot_every, now);
-                let h = self.health;
-                let tripped = h.calls > 0
-                    && h.calls >= settings.request_volume
-                    && h.errors * 100 >= u64::from(settings.error_percent) * h.calls;
-                if tripped {
+                self.refresh_health(settings, snapshot_every, now);
+                let trips = |h: &Health| {
+                    h.calls > 0
+                        && h.calls >= settings.request_volume
+                        && h.errors * 100 >= u64::from(settings.error_percent) * h.calls
+                };
+                let tripped = [self.health, self.recent].into_iter().find(trips);
+                if let Some(h) = tripped {
                     self.transition = Some(Transition::Opened { calls: h.calls, error_percent: h.error_percent });
                     self.phase = Phase::Open { since: now };
                     Admission::ShortCircuited
@@ -158,12 +171,14 @@ impl CircuitBreaker {
         }
     }
 
-    fn refresh_health(&mut self, every: Duration, now: Instant) {
+    fn refresh_health(&mut self, settings: &BreakerConfig, every: Duration, now: Instant) {
         let due = self.health_taken_at.is_none_or(|t| now.saturating_duration_since(t) >= every);
         if due {
-            let totals = self.window.totals(now);
-            self.health =
-                Health { calls: totals.calls(), errors: totals.errors(), error_percent: totals.error_percent() };
+            self.health = Health::of(&self.window.totals(now));
+            self.recent = match settings.recent_buckets() {
+                0 => Health::default(),
+                buckets => Health::of(&self.window.latest_totals(now, buckets)),
+            };
             self.health_taken_at = Some(now);
         }
     }
@@ -178,6 +193,7 @@ impl CircuitBreaker {
             self.phase = Phase::Closed;
             self.window.reset();
             self.health = Health::default();
+            self.recent = Health::default();
             self.health_taken_at = Some(now);
         } else {
             self.transition = Some(Transition::Reopened);
@@ -397,5 +413,73 @@ mod tests {
         other.window_ms = 20_000;
         b.reshape(&s, &other, t0);
         assert_eq!(b.totals(t0).errors(), 0);
+    }
+
+    /// Nine seconds of healthy traffic, then a cliff: `errors` timeouts in the 10th second.
+    fn after_a_cliff(s: &BreakerConfig, errors: usize, successes_in_cliff: usize, t0: Instant) -> CircuitBreaker {
+        let mut b = CircuitBreaker::new(s, t0);
+        for second in 0..9 {
+            record_n(&mut b, Event::Success, 500, t0 + ms(second * 1_000));
+        }
+        record_n(&mut b, Event::Timeout, errors, t0 + ms(9_100));
+        record_n(&mut b, Event::Success, successes_in_cliff, t0 + ms(9_200));
+        b
+    }
+
+    #[test]
+    fn a_cliff_opens_at_once_only_with_the_recent_view() {
+        let t0 = Instant::now();
+        let at = t0 + ms(9_500);
+        let hystrix = settings();
+        let mut b = after_a_cliff(&hystrix, 32, 0, t0);
+        assert_eq!(b.admit(&hystrix, SNAP, at), Admission::Allowed, "4,500 successes outweigh 32 timeouts");
+        let recent = BreakerConfig { recent_ms: 1_000, ..settings() };
+        let mut b = after_a_cliff(&recent, 32, 0, t0);
+        assert_eq!(b.admit(&recent, SNAP, at), Admission::ShortCircuited);
+        assert_eq!(b.take_transition(), Some(Transition::Opened { calls: 32, error_percent: 100 }));
+        assert_eq!(b.health(), Health { calls: 4_532, errors: 32, error_percent: 0 });
+    }
+
+    #[test]
+    fn the_recent_view_keeps_both_thresholds() {
+        let t0 = Instant::now();
+        let at = t0 + ms(9_500);
+        let s = BreakerConfig { recent_ms: 1_000, ..settings() };
+        let mut below_volume = after_a_cliff(&s, 19, 0, t0);
+        assert_eq!(below_volume.admit(&s, SNAP, at), Admission::Allowed);
+        let mut below_percent = after_a_cliff(&s, 20, 21, t0);
+        assert_eq!(below_percent.admit(&s, SNAP, at), Admission::Allowed);
+        let mut at_both = after_a_cliff(&s, 20, 20, t0);
+        assert_eq!(at_both.admit(&s, SNAP, at), Admission::ShortCircuited);
+    }
+
+    #[test]
+    fn the_recent_view_covers_its_newest_buckets_only() {
+        let t0 = Instant::now();
+        // The cliff's timeouts sit in the 10th second; one second later they are no longer the
+        // newest bucket.
+        let at = t0 + ms(10_100);
+        let one = BreakerConfig { recent_ms: 1_000, ..settings() };
+        let mut b = after_a_cliff(&one, 32, 0, t0);
+        assert_eq!(b.admit(&one, SNAP, at), Admission::Allowed);
+        let two = BreakerConfig { recent_ms: 2_000, ..settings() };
+        let mut b = after_a_cliff(&two, 32, 0, t0);
+        assert_eq!(b.admit(&two, SNAP, at), Admission::ShortCircuited);
+    }
+
+    #[test]
+    fn the_recent_view_waits_for_the_health_snapshot_and_starts_over_after_a_trial() {
+        let t0 = Instant::now();
+        let s = BreakerConfig { recent_ms: 1_000, ..settings() };
+        let mut b = CircuitBreaker::new(&s, t0);
+        assert_eq!(b.admit(&s, SNAP, t0), Admission::Allowed); // snapshot taken: nothing yet
+        record_n(&mut b, Event::Timeout, 30, t0 + ms(100));
+        assert_eq!(b.admit(&s, SNAP, t0 + ms(499)), Admission::Allowed, "not before the next snapshot");
+        assert_eq!(b.admit(&s, SNAP, t0 + ms(500)), Admission::ShortCircuited);
+        assert_eq!(b.admit(&s, SNAP, t0 + ms(5_500)), Admission::Trial);
+        b.trial_finished(true, t0 + ms(5_600));
+        // The timeouts of the same second are gone with the window: no re-trip.
+        assert_eq!(b.admit(&s, SNAP, t0 + ms(5_700)), Admission::Allowed);
+        assert_eq!(b.state(), BreakerState::Closed);
     }
 }

@@ -124,6 +124,14 @@ impl DependencyConfig {
             return Err(ConfigError::new(prefix, "breaker.error_percent", msg));
         }
         at_least(prefix, "breaker.sleep_window_ms", b.sleep_window_ms, 1)?;
+        let width = b.window_ms / u64::from(b.buckets);
+        if b.recent_ms > b.window_ms || !b.recent_ms.is_multiple_of(width) {
+            let msg = format!(
+                "must be 0 or whole buckets of breaker.window_ms ({} ms each) up to {}, got {}",
+                width, b.window_ms, b.recent_ms
+            );
+            return Err(ConfigError::new(prefix, "breaker.recent_ms", msg));
+        }
         let f = &self.fallback;
         if f.kind == FallbackKind::Static && f.value.is_none() {
             return Err(ConfigError::new(prefix, "fallback.value", "required when kind = \"static\""));
@@ -186,6 +194,9 @@ impl SettingsPatch {
             if let Some(v) = b.sleep_window_ms {
                 next.breaker.sleep_window_ms = v;
             }
+            if let Some(v) = b.recent_ms {
+                next.breaker.recent_ms = v;
+            }
             if let Some(v) = b.force {
                 next.breaker.force = v;
             }
@@ -228,6 +239,22 @@ mod tests {
         let mut c = DependencyConfig::default();
         c.timeout_ms = 0;
         assert_eq!(c.validate("x").unwrap_err().field, "x.timeout_ms");
+    }
+
+    #[test]
+    fn recent_ms_is_whole_buckets_within_the_window() {
+        let mut c = DependencyConfig::default();
+        for (recent, ok, buckets) in [(0, true, 0), (1_000, true, 1), (2_000, true, 2), (10_000, true, 10)] {
+            c.breaker.recent_ms = recent;
+            assert_eq!(c.validate("x").is_ok(), ok, "recent_ms = {recent}");
+            assert_eq!(c.breaker.recent_buckets(), buckets, "recent_ms = {recent}");
+        }
+        for recent in [1, 1_500, 11_000] {
+            c.breaker.recent_ms = recent;
+            assert_eq!(c.validate("x").unwrap_err().field, "x.breaker.recent_ms", "recent_ms = {recent}");
+        }
+        let patch: SettingsPatch = serde_json::from_str(r#"{"breaker": {"recent_ms": 3000}}"#).unwrap();
+        assert_eq!(patch.apply_to(&DependencyConfig::default(), "d").unwrap().breaker.recent_ms, 3_000);
     }
 
     #[test]

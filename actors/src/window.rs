@@ -67,8 +67,14 @@ impl<T> BucketRing<T> {
 
     /// The values of the buckets still inside the window at `now`, oldest first.
     pub fn live(&self, now: Instant) -> impl Iterator<Item = &T> {
+        self.latest(now, self.buckets)
+    }
+
+    /// The values of the last `buckets` buckets up to the one `now` falls in (that one included,
+    /// never more than the window), oldest first.
+    pub fn latest(&self, now: Instant, buckets: usize) -> impl Iterator<Item = &T> {
         let current = self.clock.bucket(now);
-        let oldest = current.saturating_sub(self.buckets as u64 - 1);
+        let oldest = current.saturating_sub(buckets.clamp(1, self.buckets) as u64 - 1);
         self.ring.iter().filter(move |(n, _)| *n >= oldest && *n <= current).map(|(_, value)| value)
     }
 
@@ -107,8 +113,13 @@ impl RollingCounts {
 
     /// Sum of the buckets still inside the window at `now`.
     pub fn totals(&self, now: Instant) -> Counts {
+        self.latest_totals(now, self.ring.buckets)
+    }
+
+    /// Sum of the last `buckets` buckets up to the one `now` falls in (the breaker's recent view).
+    pub fn latest_totals(&self, now: Instant, buckets: usize) -> Counts {
         let mut sum = Counts::default();
-        for counts in self.ring.live(now) {
+        for counts in self.ring.latest(now, buckets) {
             sum.merge(counts);
         }
         sum
@@ -220,6 +231,27 @@ mod tests {
         // The bucket holding 7 leaves at 1 s; 4 stays until 1.5 s.
         assert_eq!(p.peak(t0 + ms(1_000)), 4);
         assert_eq!(p.peak(t0 + ms(1_500)), 0);
+    }
+
+    #[test]
+    fn latest_totals_sum_only_the_newest_buckets() {
+        let t0 = Instant::now();
+        let mut w = RollingCounts::new(ms(10_000), 10, t0);
+        w.record(Event::Success, t0); // bucket 0
+        w.record(Event::Failure, t0 + ms(8_000)); // bucket 8
+        w.record(Event::Timeout, t0 + ms(9_500)); // bucket 9
+        let now = t0 + ms(9_900);
+        assert_eq!(w.latest_totals(now, 1).calls(), 1);
+        assert_eq!(w.latest_totals(now, 1).get(Event::Timeout), 1);
+        assert_eq!(w.latest_totals(now, 2).errors(), 2);
+        assert_eq!(w.latest_totals(now, 9).calls(), 2);
+        assert_eq!(w.latest_totals(now, 10).calls(), 3);
+        // Never more than the window, and at least the current bucket.
+        assert_eq!(w.latest_totals(now, 50).calls(), 3);
+        assert_eq!(w.latest_totals(now, 0).calls(), 1);
+        // A bucket with nothing recorded still counts as one of the latest.
+        assert_eq!(w.latest_totals(t0 + ms(10_100), 1).calls(), 0);
+        assert_eq!(w.latest_totals(t0 + ms(10_100), 2).calls(), 1);
     }
 
     #[test]

@@ -62,7 +62,7 @@ pub async fn list_dependencies(http: HttpRequest, state: Data<AppState>) -> Resu
 /// Changes runtime settings; absent fields keep their value, invalid ones change nothing.
 #[utoipa::path(tag = "dependencies", security(("bearer" = [])),
     params(("name" = String, Path)),
-    request_body(content = Object, description = "timeout_ms, max_concurrent, queue, fallback_max_concurrent, breaker.{request_volume, error_percent, sleep_window_ms, force}"),
+    request_body(content = Object, description = "timeout_ms, max_concurrent, queue, fallback_max_concurrent, breaker.{request_volume, error_percent, sleep_window_ms, recent_ms, force}"),
     responses((status = 200, body = Object), (status = 400, body = super::ErrorBody),
         (status = 403, body = super::ErrorBody), (status = 404, body = super::ErrorBody)))]
 #[put("/dependencies/{name}/settings")]

@@ -17,6 +17,11 @@ pub struct BreakerConfig {
     pub error_percent: u8,
     /// Time open before a single trial call is let through.
     pub sleep_window_ms: u64,
+    /// Also open when the newest `recent_ms` of the window alone (whole buckets, the current one
+    /// included) hold `request_volume` calls with `error_percent` errors: a sudden latency cliff
+    /// then opens the breaker within about a second instead of waiting for the errors to
+    /// outweigh a whole window of earlier successes. 0 (the default) keeps Hystrix's behaviour.
+    pub recent_ms: u64,
     /// Operator override from the admin API.
     pub force: Option<Force>,
 }
@@ -29,6 +34,7 @@ impl Default for BreakerConfig {
             request_volume: 20,
             error_percent: 50,
             sleep_window_ms: 5_000,
+            recent_ms: 0,
             force: None,
         }
     }
@@ -42,4 +48,15 @@ pub enum Force {
     Open,
     /// Every call goes through, whatever the error rate (statistics are still kept).
     Closed,
+}
+
+impl BreakerConfig {
+    /// How many of the newest buckets `recent_ms` covers (0: the recent view is off).
+    pub fn recent_buckets(&self) -> usize {
+        if self.recent_ms == 0 {
+            return 0;
+        }
+        let width = (self.window_ms / u64::from(self.buckets.max(1))).max(1);
+        self.recent_ms.div_ceil(width) as usize
+    }
 }

@@ -33,6 +33,8 @@ pub struct BreakerPatch {
     pub error_percent: Option<u8>,
     /// New sleep window.
     pub sleep_window_ms: Option<u64>,
+    /// New recent view (0 turns it off).
+    pub recent_ms: Option<u64>,
     /// `Some(None)` clears a forced state; `Some(Some(f))` forces one.
     #[serde(with = "force_patch")]
     pub force: Option<Option<Force>>,
