@@ -1,8 +1,12 @@
 //! The circuit breaker: a pure state machine over a rolling window of event counts.
 //!
-//! Closed → Open when, at a health snapshot (recomputed at most every `health_snapshot_ms`), the
-//! window holds at least `request_volume` calls and errors are at least `error_percent` of them —
-//! or, with `recent_ms` set, when the window's newest buckets alone do (a sudden cliff).
+//! Closed → Open when, at a health snapshot, the window holds at least `request_volume` calls and errors are at least `error_percent` of them —
+//! or, with `recent_ms` set, when the window's newest buckets alone do (a sudden cliff). The
+//! snapshot is recomputed at the first admission after an error, else at most every
+//! `health_snapshot_ms`. (Hystrix recomputes on a timer only. Taken lazily at admission, a
+//! timer-only snapshot aliases with the traffic: when a slow backend's timeouts arrive in bursts,
+//! the admission right after the first one takes the snapshot, and the burst's others wait until
+//! the next, so the breaker never saw more than one timeout at a time.)
 //! Open → HalfOpen after `sleep_window_ms`: exactly one trial call is admitted, every other call is
 //! short-circuited. The trial's success closes the breaker and clears the window; its failure
 //! reopens it for another full sleep window. `force` overrides all of it. Time is an argument, so
@@ -103,6 +107,8 @@ pub struct CircuitBreaker {
     recent: Health,
     /// When that snapshot was taken (`None`: never, take one at the next admission).
     health_taken_at: Option<Instant>,
+    /// An error was counted since that snapshot: the next admission takes a new one.
+    errors_since_snapshot: bool,
     /// The last change of phase, until the owner takes it.
     transition: Option<Transition>,
 }
@@ -116,6 +122,7 @@ impl CircuitBreaker {
             health: Health::default(),
             recent: Health::default(),
             health_taken_at: None,
+            errors_since_snapshot: false,
             transition: None,
         }
     }
@@ -172,8 +179,10 @@ impl CircuitBreaker {
     }
 
     fn refresh_health(&mut self, settings: &BreakerConfig, every: Duration, now: Instant) {
-        let due = self.health_taken_at.is_none_or(|t| now.saturating_duration_since(t) >= every);
+        let due = self.errors_since_snapshot
+            || self.health_taken_at.is_none_or(|t| now.saturating_duration_since(t) >= every);
         if due {
+            self.errors_since_snapshot = false;
             self.health = Health::of(&self.window.totals(now));
             self.recent = match settings.recent_buckets() {
                 0 => Health::default(),
@@ -209,6 +218,7 @@ impl CircuitBreaker {
     /// Counts one event in the window.
     pub fn record(&mut self, event: Event, now: Instant) {
         self.window.record(event, now);
+        self.errors_since_snapshot |= event.is_error();
     }
 
     /// Event counts in the window at `now`.
@@ -293,14 +303,34 @@ mod tests {
     }
 
     #[test]
-    fn health_is_recomputed_only_every_snapshot_interval() {
+    fn successes_alone_are_seen_at_the_next_snapshot_interval() {
         let t0 = Instant::now();
         let s = settings();
         let mut b = CircuitBreaker::new(&s, t0);
-        assert_eq!(b.admit(&s, SNAP, t0), Admission::Allowed); // snapshot of an empty window
-        record_n(&mut b, Event::Failure, 20, t0);
+        record_n(&mut b, Event::Failure, 10, t0);
+        assert_eq!(b.admit(&s, SNAP, t0), Admission::Allowed); // 10 calls: below the volume
+        record_n(&mut b, Event::Success, 10, t0);
+        // 20 calls at 50 % would open, but only successes came since the snapshot: not looked at
+        // again until the interval has passed.
         assert_eq!(b.admit(&s, SNAP, t0 + ms(499)), Admission::Allowed);
+        assert_eq!(b.health(), Health { calls: 10, errors: 10, error_percent: 100 });
         assert_eq!(b.admit(&s, SNAP, t0 + ms(500)), Admission::ShortCircuited);
+    }
+
+    #[test]
+    fn an_error_is_seen_at_the_next_admission() {
+        let t0 = Instant::now();
+        let s = settings();
+        let mut b = CircuitBreaker::new(&s, t0);
+        // A burst of timeouts with admissions between them (each caller that timed out calls
+        // again at once): every admission sees the timeouts so far, and the 20th one opens.
+        for k in 1..=19 {
+            b.record(Event::Timeout, t0 + ms(k));
+            assert_eq!(b.admit(&s, SNAP, t0 + ms(k)), Admission::Allowed, "after {k} timeouts");
+            assert_eq!(b.health().errors, k);
+        }
+        b.record(Event::Timeout, t0 + ms(20));
+        assert_eq!(b.admit(&s, SNAP, t0 + ms(20)), Admission::ShortCircuited);
     }
 
     #[test]
@@ -468,14 +498,13 @@ mod tests {
     }
 
     #[test]
-    fn the_recent_view_waits_for_the_health_snapshot_and_starts_over_after_a_trial() {
+    fn the_recent_view_starts_over_after_a_trial() {
         let t0 = Instant::now();
         let s = BreakerConfig { recent_ms: 1_000, ..settings() };
         let mut b = CircuitBreaker::new(&s, t0);
         assert_eq!(b.admit(&s, SNAP, t0), Admission::Allowed); // snapshot taken: nothing yet
         record_n(&mut b, Event::Timeout, 30, t0 + ms(100));
-        assert_eq!(b.admit(&s, SNAP, t0 + ms(499)), Admission::Allowed, "not before the next snapshot");
-        assert_eq!(b.admit(&s, SNAP, t0 + ms(500)), Admission::ShortCircuited);
+        assert_eq!(b.admit(&s, SNAP, t0 + ms(100)), Admission::ShortCircuited);
         assert_eq!(b.admit(&s, SNAP, t0 + ms(5_500)), Admission::Trial);
         b.trial_finished(true, t0 + ms(5_600));
         // The timeouts of the same second are gone with the window: no re-trip.
