@@ -13,8 +13,12 @@ use switchyard_endpoints::request_dispatch::CallOutcome;
 use switchyard_endpoints::{Dependencies, Dispatch, RequestDispatch};
 
 fn dependencies(fake: &FakeBackend, scope: Scope) -> Arc<Dependencies> {
+    dependencies_with(fake, scope, DependencyConfig::default())
+}
+
+fn dependencies_with(fake: &FakeBackend, scope: Scope, users: DependencyConfig) -> Arc<Dependencies> {
     let mut configs = BTreeMap::new();
-    configs.insert("users".to_owned(), DependencyConfig::default());
+    configs.insert("users".to_owned(), users);
     let mut catalog = DependencyConfig::default();
     catalog.collapse.insert("title".into(), CollapserConfig { into: "titles".into(), scope, ..Default::default() });
     configs.insert("catalog".to_owned(), catalog);
@@ -63,6 +67,56 @@ async fn errors_are_shared_by_duplicates_too() {
     let second = request.call("users", "get", json!({"id": 1})).await.unwrap_err();
     assert_eq!((first.kind, second.kind), (ErrorKind::Failure, ErrorKind::Failure));
     assert_eq!(fake.call_count(), 1);
+}
+
+#[actix_rt::test]
+async fn a_timeout_is_shared_by_duplicates_in_flight_and_after() {
+    tokio::time::pause();
+    let fake = FakeBackend::new(Step::hang());
+    let mut users = DependencyConfig::default();
+    users.timeout_ms = 100;
+    let deps = dependencies_with(&fake, Scope::Global, users);
+    let request = RequestDispatch::new(Arc::clone(&deps));
+    let started = tokio::time::Instant::now();
+    let (a, b) =
+        futures::join!(request.call("users", "get", json!({"id": 1})), request.call("users", "get", json!({"id": 1})));
+    assert_eq!((a.unwrap_err().kind, b.unwrap_err().kind), (ErrorKind::Timeout, ErrorKind::Timeout));
+    let waited = started.elapsed();
+    assert!(waited >= Duration::from_millis(100) && waited < Duration::from_millis(200), "{waited:?}");
+    let later = request.call("users", "get", json!({"id": 1})).await.unwrap_err();
+    assert_eq!(later.kind, ErrorKind::Timeout);
+    assert_eq!(started.elapsed(), waited, "a later duplicate does not wait again");
+    assert_eq!(fake.call_count(), 1);
+    let snap = deps.registry().get("users").unwrap().snapshot();
+    assert_eq!((snap.rolling.get(Event::Timeout), snap.rolling.get(Event::ResponsesFromCache)), (1, 2));
+}
+
+#[actix_rt::test]
+async fn a_rejection_is_shared_by_duplicates_and_a_different_call_is_not() {
+    tokio::time::pause();
+    let fake = FakeBackend::new(Step::hang());
+    let mut users = DependencyConfig::default();
+    users.max_concurrent = 1;
+    users.queue = 0;
+    users.timeout_ms = 100;
+    let deps = dependencies_with(&fake, Scope::Global, users);
+    let other = RequestDispatch::new(Arc::clone(&deps));
+    let request = RequestDispatch::new(Arc::clone(&deps));
+    let (held, (a, b)) = futures::join!(other.call("users", "get", json!({"id": 9})), async {
+        tokio::task::yield_now().await; // the other request holds the only slot
+        futures::join!(request.call("users", "get", json!({"id": 1})), request.call("users", "get", json!({"id": 1})))
+    });
+    assert_eq!(held.unwrap_err().kind, ErrorKind::Timeout);
+    assert_eq!((a.unwrap_err().kind, b.unwrap_err().kind), (ErrorKind::Rejected, ErrorKind::Rejected));
+    for _ in 0..5 {
+        tokio::task::yield_now().await; // the actor drops the timed-out call and frees its slot
+    }
+    // The slot is free again: the cached rejection still answers the same call, a new one runs.
+    assert_eq!(request.call("users", "get", json!({"id": 1})).await.unwrap_err().kind, ErrorKind::Rejected);
+    assert_eq!(request.call("users", "get", json!({"id": 2})).await.unwrap_err().kind, ErrorKind::Timeout);
+    let snap = deps.registry().get("users").unwrap().snapshot();
+    assert_eq!((snap.rolling.get(Event::Rejected), snap.rolling.get(Event::ResponsesFromCache)), (1, 2));
+    assert_eq!(fake.call_count(), 2, "the held call and id 2");
 }
 
 #[actix_rt::test]

@@ -187,6 +187,11 @@ impl<W> Batch<W> {
     pub fn into_waiters(self) -> impl Iterator<Item = W> {
         self.waiters.into_iter().map(|(_, waiter)| waiter)
     }
+
+    /// Its waiters, to watch while the batch is in flight.
+    pub fn waiters_mut(&mut self) -> impl Iterator<Item = &mut W> {
+        self.waiters.iter_mut().map(|(_, waiter)| waiter)
+    }
 }
 
 #[cfg(test)]

@@ -125,12 +125,20 @@ impl Collapser {
         CallError::new(&Arc::from(self.core.dependency.name()), kind, message)
     }
 
-    /// Sends one batch and hands each waiter its item, its error, or its fallback.
-    async fn send(&self, batch: Batch<Waiter>) {
+    /// Sends one batch and hands each waiter its item, its error, or its fallback. A caller that
+    /// goes away leaves the batch to the others; once every one of them has, the batch's call is
+    /// dropped (cancelled like any abandoned call: its slot freed, nothing counted).
+    async fn send(&self, mut batch: Batch<Waiter>) {
         let core = &self.core;
         let (args, items) = batch.args(&core.config.batch_arg);
         core.stats.record(items, batch.len(), Instant::now());
-        let result = core.dependency.call_without_fallback(&core.config.into, &args).await;
+        let call = core.dependency.call_without_fallback(&core.config.into, &args);
+        let every_caller_gone = futures::future::join_all(batch.waiters_mut().map(|w| w.reply.closed()));
+        let result = tokio::select! {
+            biased;
+            result = call => result,
+            _ = every_caller_gone => return,
+        };
         let split = result.and_then(|reply| match &reply.body {
             None => Ok(Default::default()),
             Some(body) => items::split(body.as_str(), &core.config).map_err(|m| self.error(ErrorKind::Failure, m)),

@@ -76,6 +76,31 @@ impl Drop for Trial {
     }
 }
 
+/// The failed call's own event while its fallback runs: recorded with the fallback's event when
+/// that ends, or alone if the caller goes away first, so a failure always reaches the breaker.
+struct PendingCause<'a> {
+    core: &'a DependencyCore,
+    cause: Option<Event>,
+    execution: Option<Duration>,
+    started: Instant,
+}
+
+impl PendingCause<'_> {
+    /// The event, to be recorded by the caller from here on.
+    fn take(mut self) -> Option<Event> {
+        self.cause.take()
+    }
+}
+
+impl Drop for PendingCause<'_> {
+    fn drop(&mut self) {
+        if let Some(cause) = self.cause.take() {
+            let now = Instant::now();
+            self.core.record(&[cause], Some(Timing { execution: self.execution, total: now - self.started }), now);
+        }
+    }
+}
+
 impl DependencyHandle {
     /// Calls `operation` with `args` through the breaker, bulkhead, timeout and fallback.
     pub async fn call(&self, operation: &str, args: &Value) -> Result<Reply, CallError> {
@@ -202,7 +227,8 @@ impl DependencyHandle {
     }
 
     /// Runs the fallback for `error` and records, under one lock, the failed call's own event (if
-    /// not recorded yet) with the fallback's event; with `run_fallback` false, only the former.
+    /// not recorded yet) with the fallback's event; with `run_fallback` false, only the former. A
+    /// caller that goes away during the fallback still has its own event recorded.
     async fn fall_back(
         &self,
         failed: Failed,
@@ -227,6 +253,7 @@ impl DependencyHandle {
             core.record(&list[..n], timing, now);
             return Err(if run_fallback { error.with_fallback(FallbackError::Missing) } else { error });
         }
+        let pending = PendingCause { core, cause, execution, started };
         let limit = core.settings.load().fallback.max_concurrent;
         let outcome = match core.fallback_slots.try_acquire(limit) {
             None => Err((Event::FallbackRejection, FallbackError::Rejected)),
@@ -241,7 +268,7 @@ impl DependencyHandle {
             Ok(body) => (Event::FallbackSuccess, Ok(Reply { body, origin: Origin::Fallback(error.kind) })),
             Err((event, why)) => (event, Err(error.with_fallback(why))),
         };
-        let (list, n) = outcome::events(cause, Some(event));
+        let (list, n) = outcome::events(pending.take(), Some(event));
         core.record(&list[..n], timing, now);
         result
     }

@@ -58,8 +58,8 @@ fn main() {
             "monkey" => {
                 let (table, series) = run.monkey();
                 let file = out.join("monkey.svg");
-                std::fs::write(&file, chart::throughput(&series, run.secs.max(3), (3 * run.secs).max(15)))
-                    .expect("chart");
+                let (healthy, slow, _) = scenarios::monkey_phases(run.secs);
+                std::fs::write(&file, chart::throughput(&series, healthy, slow)).expect("chart");
                 println!("(throughput over time: {})", file.display());
                 table
             }
