@@ -8,10 +8,8 @@ use common::*;
 use futures::FutureExt;
 use serde_json::json;
 use switchyard_actors::config::FallbackKind;
-use switchyard_actors::fake::{FakeBackend, Step};
-use switchyard_actors::{
-    DependencyConfig, DependencyHandle, ErrorKind, Event, FallbackError, Force, Origin, Placement,
-};
+use switchyard_actors::fake::Step;
+use switchyard_actors::{DependencyConfig, ErrorKind, Event, FallbackError, Force, Origin};
 
 fn forced_open(mut config: DependencyConfig) -> DependencyConfig {
     config.breaker.force = Some(Force::Open);
@@ -64,24 +62,12 @@ async fn stale_fallback_returns_the_last_good_value_for_the_same_arguments_only(
     assert_eq!(snap.cumulative.get(Event::FallbackFailure), 2);
 }
 
-fn with_fallback(
-    config: DependencyConfig,
-    f: switchyard_actors::fallback::FallbackFn,
-) -> (DependencyHandle, FakeBackend) {
-    let fake = FakeBackend::new(Step::echo());
-    let dep = DependencyHandle::builder("dep", config, Arc::new(fake.clone()))
-        .placement(Placement::CurrentArbiter)
-        .fallback_fn(f)
-        .start()
-        .unwrap();
-    (dep, fake)
-}
-
 #[actix_rt::test]
 async fn failing_fallback_is_fallback_failure() {
     tokio::time::pause();
-    let (dep, _fake) = with_fallback(
+    let (dep, _fake) = start_with_fallback(
         forced_open(DependencyConfig::default()),
+        Step::echo(),
         Arc::new(|_, _, _| async { Err::<Option<switchyard_actors::Json>, _>("no luck".to_owned()) }.boxed()),
     );
     let err = dep.call("get", &args(1)).await.unwrap_err();
@@ -95,8 +81,9 @@ async fn fallbacks_beyond_their_limit_are_rejected() {
     tokio::time::pause();
     let mut config = forced_open(DependencyConfig::default());
     config.fallback.max_concurrent = 1;
-    let (dep, _fake) = with_fallback(
+    let (dep, _fake) = start_with_fallback(
         config,
+        Step::echo(),
         Arc::new(|_, args, error| {
             let body = json!({"id": args["id"], "because": error.kind.name()});
             async move {

@@ -13,32 +13,13 @@ use serde_json::json;
 use switchyard_actors::config::FallbackKind;
 use switchyard_actors::fake::{FakeBackend, Step};
 use switchyard_actors::fallback::FallbackFn;
-use switchyard_actors::{
-    CallError, DependencyConfig, DependencyHandle, ErrorKind, Event, FallbackError, Isolation, Origin, Placement, Reply,
-};
-
-type Call = actix_rt::task::JoinHandle<Result<Reply, CallError>>;
-
-fn spawn_call(dep: &DependencyHandle, id: u64) -> Call {
-    let dep = dep.clone();
-    actix_rt::spawn(async move { dep.call("get", &args(id)).await })
-}
+use switchyard_actors::{DependencyConfig, DependencyHandle, ErrorKind, Event, FallbackError, Isolation, Origin};
 
 /// A dependency over a failing backend whose breaker is open (20 failures in the window).
 async fn opened(config: DependencyConfig) -> (DependencyHandle, FakeBackend) {
     let (dep, fake) = start(config, Step::fail("down"));
     call_n(&dep, 20).await;
     assert_eq!(dep.call("get", &args(0)).await.unwrap_err().kind, ErrorKind::ShortCircuited);
-    (dep, fake)
-}
-
-fn with_fallback(config: DependencyConfig, default: Step, f: FallbackFn) -> (DependencyHandle, FakeBackend) {
-    let fake = FakeBackend::new(default);
-    let dep = DependencyHandle::builder("dep", config, Arc::new(fake.clone()))
-        .placement(Placement::CurrentArbiter)
-        .fallback_fn(f)
-        .start()
-        .unwrap();
     (dep, fake)
 }
 
@@ -163,7 +144,7 @@ async fn a_timeout_whose_fallback_fails_reports_both() {
     tokio::time::pause();
     let mut config = DependencyConfig::default();
     config.timeout_ms = 100;
-    let (dep, _fake) = with_fallback(config, Step::hang(), failing_fallback());
+    let (dep, _fake) = start_with_fallback(config, Step::hang(), failing_fallback());
     let err = dep.call("get", &args(1)).await.unwrap_err();
     assert_eq!(err.kind, ErrorKind::Timeout);
     assert_eq!(err.fallback, Some(FallbackError::Failed("fallback down too".into())));
@@ -179,7 +160,7 @@ async fn a_rejection_whose_fallback_fails_reports_both_without_waiting() {
     let mut config = DependencyConfig::default();
     config.max_concurrent = 1;
     config.queue = 0;
-    let (dep, _fake) = with_fallback(config, Step::hang(), failing_fallback());
+    let (dep, _fake) = start_with_fallback(config, Step::hang(), failing_fallback());
     let held = spawn_call(&dep, 1);
     tokio::task::yield_now().await;
     let before = tokio::time::Instant::now();
@@ -247,7 +228,7 @@ async fn a_caller_that_goes_away_during_its_fallback_frees_the_fallback_slot() {
         }
         .boxed()
     });
-    let (dep, _fake) = with_fallback(config, Step::fail("down"), slow_fallback);
+    let (dep, _fake) = start_with_fallback(config, Step::fail("down"), slow_fallback);
     let gone = spawn_call(&dep, 1);
     tokio::task::yield_now().await;
     assert_eq!(dep.snapshot().fallbacks_running, 1);

@@ -10,14 +10,6 @@ use switchyard_actors::fake::{FakeBackend, Step};
 use switchyard_actors::{DependencyConfig, DependencyHandle, ErrorKind, Event, Isolation, Origin, SettingsPatch};
 use tokio::time::Instant;
 
-fn spawn_call(
-    dep: &DependencyHandle,
-    id: u64,
-) -> actix_rt::task::JoinHandle<Result<switchyard_actors::Reply, switchyard_actors::CallError>> {
-    let dep = dep.clone();
-    actix_rt::spawn(async move { dep.call("get", &args(id)).await })
-}
-
 #[actix_rt::test]
 async fn saturated_bulkhead_rejects_at_once_and_falls_back() {
     tokio::time::pause();

@@ -7,7 +7,8 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 use switchyard_actors::fake::{FakeBackend, Step};
-use switchyard_actors::{DependencyConfig, DependencyHandle, Placement};
+use switchyard_actors::fallback::FallbackFn;
+use switchyard_actors::{CallError, DependencyConfig, DependencyHandle, Placement, Reply};
 
 pub fn ms(n: u64) -> Duration {
     Duration::from_millis(n)
@@ -21,6 +22,23 @@ pub fn start(config: DependencyConfig, default: Step) -> (DependencyHandle, Fake
         .start()
         .expect("valid config");
     (handle, fake)
+}
+
+/// `start` with a fallback function.
+pub fn start_with_fallback(config: DependencyConfig, default: Step, f: FallbackFn) -> (DependencyHandle, FakeBackend) {
+    let fake = FakeBackend::new(default);
+    let handle = DependencyHandle::builder("dep", config, Arc::new(fake.clone()))
+        .placement(Placement::CurrentArbiter)
+        .fallback_fn(f)
+        .start()
+        .expect("valid config");
+    (handle, fake)
+}
+
+/// A call of `get {id}` in its own task, to hold a slot or be aborted.
+pub fn spawn_call(dep: &DependencyHandle, id: u64) -> actix_rt::task::JoinHandle<Result<Reply, CallError>> {
+    let dep = dep.clone();
+    actix_rt::spawn(async move { dep.call("get", &args(id)).await })
 }
 
 pub fn args(id: u64) -> Value {
