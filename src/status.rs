@@ -297,6 +297,9 @@ impl ResponseError for ApiError {
         if let Some(id) = self.details.get("request_id").and_then(Value::as_str) {
             response.insert_header(("x-request-id", id));
         }
+        if let Some(seconds) = self.details.get("retry_after_s").and_then(Value::as_u64) {
+            response.insert_header(("retry-after", seconds.to_string()));
+        }
         response.json(self.body())
     }
 }

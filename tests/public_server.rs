@@ -357,7 +357,10 @@ async fn a_revision_that_keeps_running_away_is_suspended_while_others_answer() {
     assert!(first_suspended >= 3, "not before three limits: {answers:?}");
     assert!(answers[..first_suspended].iter().all(|a| *a == (500, "limit".to_owned())), "{answers:?}");
     assert!(answers[first_suspended..].iter().all(|a| *a == (503, "suspended".to_owned())), "{answers:?}");
-    let (_, body) = s.get("/test/spin").await;
+    let response = s.client.get(format!("{}/test/spin", s.url)).send().await.unwrap();
+    assert_eq!(response.headers()["retry-after"], "600", "suspend_ms rounded up to seconds");
+    let body: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(body["retry_after_s"], 600);
     assert_eq!((body["retryable"].as_bool(), body["fault"].as_str()), (Some(true), Some("script")), "{body}");
     assert!(body["message"].as_str().unwrap().contains("revision 1 is suspended"), "{body}");
     // Another revision of the same endpoint is not suspended, nor is another endpoint.

@@ -128,7 +128,9 @@ async fn handle(
                     resolved.revision.number, settings.sleep_window_ms
                 );
                 end.line.revision = resolved.revision.number;
-                return fail(ApiError::new(ErrorCode::Suspended, message), &endpoint, &mut end);
+                let error = ApiError::new(ErrorCode::Suspended, message)
+                    .with("retry_after_s", settings.sleep_window_ms.div_ceil(1000));
+                return fail(error, &endpoint, &mut end);
             }
         }
     }
