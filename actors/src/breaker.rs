@@ -318,6 +318,16 @@ mod tests {
     }
 
     #[test]
+    fn an_empty_window_never_opens_even_without_a_volume_threshold() {
+        let t0 = Instant::now();
+        let s = BreakerConfig { request_volume: 0, ..settings() };
+        let mut b = CircuitBreaker::new(&s, t0);
+        assert_eq!(b.admit(&s, SNAP, t0), Admission::Allowed, "0 errors of 0 calls is not 50 %");
+        b.record(Event::Failure, t0);
+        assert_eq!(b.admit(&s, SNAP, t0), Admission::ShortCircuited, "1 error of 1 call is");
+    }
+
+    #[test]
     fn an_error_is_seen_at_the_next_admission() {
         let t0 = Instant::now();
         let s = settings();
