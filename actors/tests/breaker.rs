@@ -60,9 +60,7 @@ async fn timeouts_count_as_errors() {
 #[actix_rt::test]
 async fn rejections_count_as_errors() {
     tokio::time::pause();
-    let mut config = DependencyConfig::default();
-    config.max_concurrent = 1;
-    config.queue = 0;
+    let config = one_slot();
     let (dep, _fake) = start(config, Step::hang());
     let held = actix_rt::spawn({
         let dep = dep.clone();

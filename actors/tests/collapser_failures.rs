@@ -6,7 +6,7 @@ mod common;
 
 use std::sync::Arc;
 
-use common::ms;
+use common::{ms, one_slot};
 use serde_json::{Value, json};
 use switchyard_actors::collapser::{Collapser, CollapserConfig};
 use switchyard_actors::config::FallbackKind;
@@ -85,10 +85,7 @@ async fn a_short_circuited_batch_never_reaches_the_backend_and_each_caller_falls
 #[actix_rt::test]
 async fn a_rejected_batch_gives_each_caller_its_fallback() {
     tokio::time::pause();
-    let mut dependency = DependencyConfig::default();
-    dependency.max_concurrent = 1;
-    dependency.queue = 0;
-    let (collapser, fake, dep) = setup(dependency, true, Step::hang());
+    let (collapser, fake, dep) = setup(one_slot(), true, Step::hang());
     let held = actix_rt::spawn({
         let dep = dep.clone();
         async move { dep.call("titles", &json!({"ids": [99]})).await }

@@ -157,9 +157,7 @@ async fn a_timeout_whose_fallback_fails_reports_both() {
 #[actix_rt::test]
 async fn a_rejection_whose_fallback_fails_reports_both_without_waiting() {
     tokio::time::pause();
-    let mut config = DependencyConfig::default();
-    config.max_concurrent = 1;
-    config.queue = 0;
+    let config = one_slot();
     let (dep, _fake) = start_with_fallback(config, Step::hang(), failing_fallback());
     let held = spawn_call(&dep, 1);
     tokio::task::yield_now().await;
@@ -195,10 +193,8 @@ async fn a_semaphore_rejection_gets_its_fallback() {
 async fn a_caller_that_goes_away_during_execution_frees_its_slot_and_cancels_the_backend() {
     tokio::time::pause();
     for isolation in [Isolation::Actor, Isolation::Semaphore] {
-        let mut config = DependencyConfig::default();
+        let mut config = one_slot();
         config.isolation = isolation;
-        config.max_concurrent = 1;
-        config.queue = 0;
         let (dep, fake) = start(config, Step::hang());
         let gone = spawn_call(&dep, 1);
         tokio::task::yield_now().await;

@@ -41,6 +41,14 @@ pub fn spawn_call(dep: &DependencyHandle, id: u64) -> actix_rt::task::JoinHandle
     actix_rt::spawn(async move { dep.call("get", &args(id)).await })
 }
 
+/// Hystrix's defaults with a bulkhead of one slot and no queue: a second call is rejected.
+pub fn one_slot() -> DependencyConfig {
+    let mut config = DependencyConfig::default();
+    config.max_concurrent = 1;
+    config.queue = 0;
+    config
+}
+
 pub fn args(id: u64) -> Value {
     json!({ "id": id })
 }
