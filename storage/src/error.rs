@@ -8,6 +8,7 @@
 use std::path::PathBuf;
 
 use crate::codec::CodecError;
+use crate::health::Failure;
 
 /// Why a data directory could not be opened as a store.
 #[derive(Debug, thiserror::Error)]
@@ -56,6 +57,17 @@ pub enum OpenError {
         /// The data directory.
         dir: PathBuf,
     },
+    /// The file system is too full to check the store before opening it: opening verifies a copy
+    /// of sled's files first.
+    #[error(
+        "data directory {dir}: not enough free space to open the store, which verifies a copy of its files ({needed} bytes) before opening them; free space on its file system and start again (nothing was changed)"
+    )]
+    NoSpace {
+        /// The data directory.
+        dir: PathBuf,
+        /// The size of the copy.
+        needed: u64,
+    },
     /// The directory could not be read or created.
     #[error("data directory {dir}: {source}")]
     Io {
@@ -66,12 +78,35 @@ pub enum OpenError {
     },
 }
 
-/// A failure of the store after it was opened.
+/// A failure of the store after it was opened. [`StoreError::NoSpace`] refused a write before
+/// anything was written; [`StoreError::Failed`] says the store stopped (see [`crate::Failure`]).
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     /// sled failed (I/O, or corruption it detected).
     #[error("store I/O failed: {0}")]
     Sled(#[from] sled::Error),
+    /// Refused before anything was written: the write would leave less free space than the store
+    /// keeps (its own size, to be checked at a restart, and a reserve). The store goes on; writes
+    /// succeed again once space is freed.
+    #[error(
+        "no space for this write in {dir}: {available} bytes are free and the store keeps free twice the write ({write} bytes), its own size ({own} bytes, for the check at a restart) and a reserve of {reserve} bytes; nothing was written"
+    )]
+    NoSpace {
+        /// The data directory.
+        dir: PathBuf,
+        /// Bytes free for this process on its file system.
+        available: u64,
+        /// The write's size (about).
+        write: u64,
+        /// The store's size on disk.
+        own: u64,
+        /// The reserve kept beyond that.
+        reserve: u64,
+    },
+    /// The store met an I/O failure (a full disk, or worse) and answers nothing more until it is
+    /// opened again: sled may hold a failed write in memory and would fail or hang on the next.
+    #[error("{0}")]
+    Failed(Failure),
     /// A stored value does not decode.
     #[error("tree `{tree}`, key {key}: {source}")]
     Corrupt {

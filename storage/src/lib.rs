@@ -8,7 +8,9 @@
 //! routing decision for a request, [`pick`], is a pure function of the routing, the endpoint and
 //! the user. [`Store::open`] opens only a healthy store of its own environment and refuses anything
 //! else with an [`OpenError`] naming what is wrong; a watermark outside sled notices writes that
-//! sled lost. The whole state travels as one value ([`StoreState`], [`Store::snapshot`],
+//! sled lost. A full disk refuses a new command before anything is written
+//! ([`StoreError::NoSpace`]); an I/O failure in sled stops the store until it is opened again
+//! ([`StoreError::Failed`], [`health`]). The whole state travels as one value ([`StoreState`], [`Store::snapshot`],
 //! [`Store::restore`]). It knows nothing of scripts or HTTP.
 #![forbid(unsafe_code)]
 
@@ -16,6 +18,7 @@ mod apply;
 mod codec;
 pub mod command;
 pub mod error;
+pub mod health;
 pub mod key;
 mod layout;
 pub mod model;
@@ -33,6 +36,7 @@ mod whole;
 pub use codec::{CodecError, VALUE_FORMAT, VALUE_LIMIT};
 pub use command::{Command, Outcome};
 pub use error::{OpenError, StoreError};
+pub use health::{DEFAULT_SPACE_RESERVE, FLUSH_LIMIT, Failure};
 pub use key::{EndpointKey, NAME_RULE, is_valid_name};
 pub use layout::STORE_FORMAT;
 pub use model::{AuditAction, AuditEntry, EndpointRecord, MAX_ACTIVE_HISTORY, RevisionMeta, RevisionRecord};

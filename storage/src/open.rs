@@ -7,7 +7,8 @@
 //! through and through ([`crate::verify`]) and only if it passes are the real files opened: sled
 //! 0.34 repairs what it takes for a torn tail of its log *in place* when it opens, so checking a
 //! copy is what lets a refusal leave the directory exactly as it was, for the operator to inspect
-//! or restore. sled also panics on some corruptions instead of returning an error, so every sled
+//! or restore (and opening needs as much free space as sled's files take: on a full disk it is
+//! refused with [`OpenError::NoSpace`], changing nothing). sled also panics on some corruptions instead of returning an error, so every sled
 //! call here runs under `catch_unwind` and a panic is reported as damage.
 //!
 //! What sled 0.34.7 does with damage (tests/damage.rs sweeps truncations and flipped bytes over the
@@ -25,6 +26,7 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::Path;
 
 use crate::error::OpenError;
+use crate::health::is_no_space;
 use crate::layout::{
     self, CHECK_DIR, ENVIRONMENT_KEY, FORMAT_KEY, IDENTITY_CONTENT, IDENTITY_FILE, IDENTITY_TMP, META, STORE_FORMAT,
     WRITES_KEY, is_own_file, is_sled_file,
@@ -139,19 +141,39 @@ fn open_checked(dir: &Path, environment: &str, watermark: Option<Watermark>, loc
     Ok(Store::new(dir, environment, false, db, trees, watermark, lock))
 }
 
-/// Copies sled's files to [`CHECK_DIR`], opens and verifies the copy, removes it.
+/// Copies sled's files to [`CHECK_DIR`], opens and verifies the copy, removes it. A file system
+/// too full for the copy is [`OpenError::NoSpace`], and the partial copy is removed.
 fn check_copy(dir: &Path, environment: &str, has_identity: bool, watermark: Option<u64>) -> Result<Verdict, OpenError> {
     let io = |source| OpenError::Io { dir: dir.to_owned(), source };
     let copy = dir.join(CHECK_DIR);
-    fs::create_dir(&copy).map_err(io)?;
-    let verdict = copy_sled_files(dir, &copy).map_err(io).and_then(|()| {
+    let verdict = fs::create_dir(&copy).and_then(|()| copy_sled_files(dir, &copy)).map_err(io).and_then(|()| {
         guarded(dir, || {
             let db = sled::Config::new().path(&copy).open().map_err(|e| sled_error(dir, e))?;
             verify(dir, &db, environment, has_identity, watermark)
         })
     });
     remove_check_copy(dir).map_err(io)?;
-    verdict
+    verdict.map_err(|e| match e {
+        OpenError::Io { source, .. } if is_no_space(&source) => {
+            OpenError::NoSpace { dir: dir.to_owned(), needed: sled_files_size(dir) }
+        }
+        other => other,
+    })
+}
+
+/// The bytes of sled's files in `dir`: what the check copy needs.
+fn sled_files_size(dir: &Path) -> u64 {
+    fn size(path: &Path) -> u64 {
+        match fs::metadata(path) {
+            Ok(meta) if meta.is_dir() => {
+                fs::read_dir(path).map_or(0, |entries| entries.flatten().map(|e| size(&e.path())).sum())
+            }
+            Ok(meta) => meta.len(),
+            Err(_) => 0,
+        }
+    }
+    let Ok(entries) = fs::read_dir(dir) else { return 0 };
+    entries.flatten().filter(|e| is_sled_file(&e.file_name().to_string_lossy())).map(|e| size(&e.path())).sum()
 }
 
 fn remove_check_copy(dir: &Path) -> std::io::Result<()> {

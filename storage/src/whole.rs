@@ -88,7 +88,7 @@ impl Store {
     /// Everything the store holds, as one consistent value.
     pub fn state(&self) -> Result<StoreState, StoreError> {
         let _writer = self.lock();
-        Ok(load(&self.trees, &self.environment)?.state)
+        self.guarded(|| Ok(load(&self.sled.trees, &self.environment)?.state))
     }
 
     /// [`Store::state`] as snapshot bytes (versioned, framed): what a Raft snapshot carries.
@@ -107,18 +107,21 @@ impl Store {
                 expected: self.environment.clone(),
             });
         }
-        let t = &self.trees;
+        let t = &self.sled.trees;
         let mut watermark = self.lock();
         // Keys to remove, read under the writer lock so no command slips in between.
-        let mut old: Vec<(usize, sled::IVec)> = Vec::new();
-        for (i, tree) in [&t.endpoints, &t.revisions, &t.heads, &t.audit].into_iter().enumerate() {
-            for key in tree.iter().keys() {
-                old.push((i, key?));
+        let old = self.guarded(|| {
+            let mut old: Vec<(usize, sled::IVec)> = Vec::new();
+            for (i, tree) in [&t.endpoints, &t.revisions, &t.heads, &t.audit].into_iter().enumerate() {
+                for key in tree.iter().keys() {
+                    old.push((i, key?));
+                }
             }
-        }
-        for key in t.meta.scan_prefix(layout::MARKER_PREFIX).keys() {
-            old.push((4, key?));
-        }
+            for key in t.meta.scan_prefix(layout::MARKER_PREFIX).keys() {
+                old.push((4, key?));
+            }
+            Ok(old)
+        })?;
         let heads = state.heads();
         self.commit(&mut watermark, |tx| {
             let by_index = [tx.endpoints, tx.revisions, tx.heads, tx.audit, tx.meta];

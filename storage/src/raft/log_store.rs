@@ -4,7 +4,7 @@
 //!
 //! What Raft needs of it (openraft's `RaftLogStorage`): a vote is on disk before `save_vote`
 //! returns; appended entries are readable when `append` returns and on disk when its callback is
-//! called (after a flush); the log has no holes; the purge marker is written before the entries it
+//! called (after a flush, which counts as failed if it takes over [`FLUSH_LIMIT`]); the log has no holes; the purge marker is written before the entries it
 //! covers are removed, so a restart after compaction knows where the log begins. Opening checks
 //! every entry decodes and that they follow each other, and refuses a log that does not, naming
 //! the directory: a damaged log is never silently shortened.
@@ -20,6 +20,7 @@ use serde::de::DeserializeOwned;
 use sled::Tree;
 
 use super::{NodeId, TypeConfig, wire};
+use crate::health::FLUSH_LIMIT;
 
 const VOTE: &[u8] = b"vote";
 const LAST_PURGED: &[u8] = b"last_purged";
@@ -150,8 +151,16 @@ impl LogStore {
         Ok(())
     }
 
+    /// Flushes, within [`FLUSH_LIMIT`]: after a failed write (a full disk) sled may wait forever,
+    /// and Raft must hear of a failure rather than wait with it (it then stops on this node).
     async fn flush(&self) -> Result<(), sled::Error> {
-        self.db.flush_async().await.map(|_| ())
+        match tokio::time::timeout(FLUSH_LIMIT, self.db.flush_async()).await {
+            Ok(flushed) => flushed.map(|_| ()),
+            Err(_) => Err(sled::Error::Io(std::io::Error::new(
+                std::io::ErrorKind::TimedOut,
+                format!("the Raft log's flush did not finish within {} s", FLUSH_LIMIT.as_secs()),
+            ))),
+        }
     }
 
     fn last_purged(&self) -> Result<Option<LogId<NodeId>>, StorageError<NodeId>> {
