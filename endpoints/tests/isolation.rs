@@ -1,9 +1,11 @@
 //! Isolation between requests that share a pooled runtime and its warm (reused) context: what one
 //! request does is never seen by the next. The first request tries every channel — the global
 //! object, the prototypes of the built-ins (also those reachable only through an instance), `JSON`,
-//! `Promise`, the script API, module-scope variables, the legacy RegExp statics, finalizers — and
-//! the second, on the same runtime, looks for traces. A request that leaves a job or a call behind
-//! takes its runtime with it.
+//! `Promise`, the script API, module-scope variables, the legacy RegExp statics, finalizers, the
+//! engine's stack-trace hook and limit (`Error.prepareStackTrace`, `Error.stackTraceLimit`: setters
+//! that freezing does not stop) — and the second, on the same runtime (no runtime was created in
+//! between), looks for traces. A request that leaves a job or a call behind takes its runtime with
+//! it: what the leftover would do never happens during the next request.
 
 mod support;
 
@@ -11,7 +13,9 @@ use std::rc::Rc;
 
 use serde_json::{Value, json};
 use support::FakeDispatch;
-use switchyard_endpoints::script::{ScriptEvent, ScriptLimits, ScriptRequest, compile, idle_runtimes, run};
+use switchyard_endpoints::script::{
+    ScriptEvent, ScriptLimits, ScriptRequest, compile, idle_runtimes, run, runtimes_created_here,
+};
 use tokio::task::LocalSet;
 
 fn local<F: std::future::Future>(f: F) -> F::Output {
@@ -26,16 +30,24 @@ fn one_runtime() -> ScriptLimits {
 
 /// Runs `source` (compiled as `name`) once and returns its document.
 async fn answer(name: &str, source: &str, dispatch: Rc<FakeDispatch>) -> Value {
+    answer_and_logs(name, source, dispatch).await.0
+}
+
+/// Runs `source` once: its document and the messages it logged.
+async fn answer_and_logs(name: &str, source: &str, dispatch: Rc<FakeDispatch>) -> (Value, Vec<String>) {
     let script = compile(name, source).expect("compiles");
     assert!(script.runs_warm(), "{name} runs in the reused context");
     let request = ScriptRequest { req_json: json!({"query": {}}).to_string(), streaming: false };
     let mut run = run(&script, request, dispatch, &one_runtime());
-    let mut last = None;
+    let (mut last, mut logs) = (None, Vec::new());
     while let Some(event) = run.next().await {
+        if let ScriptEvent::Log { message, .. } = &event {
+            logs.push(message.clone());
+        }
         last = Some(event);
     }
     match last {
-        Some(ScriptEvent::Document(response)) => serde_json::from_str(&response.body).unwrap(),
+        Some(ScriptEvent::Document(response)) => (serde_json::from_str(&response.body).unwrap(), logs),
         other => panic!("{name}: expected a document, got {other:?}"),
     }
 }
@@ -58,6 +70,9 @@ const attempts = {
   defineOnObject: () => { Object.defineProperty(Object.prototype, "leak", { value: "secret" }); },
   protoSetter: () => { ({}).__proto__.leak = "secret"; },
   regexp: () => { /(s3cr3t)/.exec("the s3cr3t"); return "ran"; },
+  stackHook: () => { Error.prepareStackTrace = () => "secret"; },
+  stackLimit: () => { Error.stackTraceLimit = 0; },
+  stackHookDefine: () => { Object.defineProperty(Error, "prepareStackTrace", { value: () => "secret" }); },
 };
 export default function handle() {
   const out = {};
@@ -90,6 +105,9 @@ export default function handle() {
     errorName: new Error("x").name,
     regexp: [typeof RegExp.$1 === "string" ? RegExp.$1 : null, typeof RegExp.lastMatch === "string" ? RegExp.lastMatch : null],
     finalizers: [typeof WeakRef, typeof FinalizationRegistry],
+    stack: new Error("x").stack.split("\n")[0].trim().startsWith("at handle ("),
+    stackHook: typeof Error.prepareStackTrace,
+    stackLimit: Error.stackTraceLimit,
   };
 }
 "#;
@@ -98,6 +116,7 @@ export default function handle() {
 fn what_one_request_tries_to_change_the_next_one_never_sees() {
     local(async {
         let tampered = answer("t/tamper", TAMPER, FakeDispatch::new()).await;
+        let created = runtimes_created_here();
         for (attempt, result) in tampered.as_object().unwrap() {
             if attempt != "regexp" {
                 assert_eq!(result, "TypeError", "{attempt} must be refused: {tampered}");
@@ -112,9 +131,11 @@ fn what_one_request_tries_to_change_the_next_one_never_sees() {
                 "observable": "function", "callApi": "function", "arrayIterator": [1, 2],
                 "asyncFunction": "undefined", "generator": "undefined", "errorName": "Error",
                 "regexp": [null, null], "finalizers": ["undefined", "undefined"],
+                "stack": true, "stackHook": "undefined", "stackLimit": 10,
             })
         );
-        assert_eq!(idle_runtimes(), 1, "both ran on the one pooled runtime");
+        assert_eq!(runtimes_created_here(), created, "the second ran on the runtime the first gave back");
+        assert_eq!(idle_runtimes(), 1);
     });
 }
 
@@ -122,10 +143,12 @@ fn what_one_request_tries_to_change_the_next_one_never_sees() {
 fn module_scope_is_fresh_for_every_request() {
     local(async {
         let source = "let count = 0;\nconst seen = [];\nexport default (req) => { seen.push(1); return [++count, seen.length]; }";
-        for _ in 0..3 {
+        assert_eq!(answer("t/counter", source, FakeDispatch::new()).await, json!([1, 1]));
+        let created = runtimes_created_here();
+        for _ in 0..2 {
             assert_eq!(answer("t/counter", source, FakeDispatch::new()).await, json!([1, 1]));
         }
-        assert_eq!(idle_runtimes(), 1);
+        assert_eq!((runtimes_created_here(), idle_runtimes()), (created, 1), "all on one pooled runtime");
     });
 }
 
@@ -189,5 +212,70 @@ fn function_constructors_stay_refused_in_a_reused_context() {
                 json!(["TypeError", "TypeError", "TypeError", "TypeError", "TypeError"])
             );
         }
+    });
+}
+
+#[test]
+fn a_job_still_queued_when_the_answer_leaves_never_runs_in_the_next_request() {
+    local(async {
+        answer("t/warm", "export default () => 0", FakeDispatch::new()).await;
+        let created = runtimes_created_here();
+        // A chain of jobs; the last would log and call on behalf of whichever request runs then.
+        let planted = "export default () => {
+  let p = Promise.resolve();
+  for (let i = 0; i < 100; i++) p = p.then(() => 0);
+  p.then(() => { log('info', 'leftover job'); call('spy', 'see', {}).subscribe({}); });
+  return 'answered';
+}";
+        let first = FakeDispatch::new();
+        let (answered, logs) = answer_and_logs("t/plant-job", planted, Rc::clone(&first)).await;
+        assert_eq!((answered, logs.len()), (json!("answered"), 0), "answered before the chain ran out");
+        assert_eq!(runtimes_created_here(), created, "it ran on the pooled runtime");
+        assert_eq!(idle_runtimes(), 0, "which left with its queued jobs");
+
+        let second = FakeDispatch::new();
+        second.value("users", "get", 10, json!({"name": "Ada"}));
+        second.value("spy", "see", 0, json!(1));
+        let next =
+            "export default async () => { log('info', 'mine'); return (await call('users', 'get', {}))[0].name; }";
+        let (seen, logs) = answer_and_logs("t/next", next, Rc::clone(&second)).await;
+        assert_eq!((seen, logs), (json!("Ada"), vec!["mine".to_owned()]), "no leftover job logged here");
+        let calls: Vec<String> = second.calls.borrow().iter().map(|(d, ..)| d.clone()).collect();
+        assert_eq!((calls, first.calls.borrow().len()), (vec!["users".to_owned()], 0), "nor called");
+        assert_eq!(runtimes_created_here(), created + 1, "the next request ran on a fresh runtime");
+    });
+}
+
+#[test]
+fn an_un_awaited_call_never_answers_into_the_next_request() {
+    local(async {
+        answer("t/warm", "export default () => 0", FakeDispatch::new()).await;
+        let created = runtimes_created_here();
+        let first = FakeDispatch::new();
+        first.value("users", "get", 50, json!({"name": "Ada"}));
+        // Lazy and never subscribed: nothing starts, nothing is left behind, the runtime stays.
+        let lazy = "export default () => { call('users', 'get', {id: 1}); return 'answered'; }";
+        assert_eq!(answer("t/lazy", lazy, Rc::clone(&first)).await, json!("answered"));
+        assert_eq!((first.calls.borrow().len(), idle_runtimes(), runtimes_created_here()), (0, 1, created));
+
+        // Started (`then` subscribes), in flight and not awaited when the answer leaves: its reply
+        // would land during the next request.
+        first.value("users", "quick", 1, json!(1));
+        let started = "export default async () => {
+  call('users', 'get', {id: 2}).then(([u]) => { log('info', `late ${u.name}`); call('users', 'get', {id: 3}).subscribe({}); });
+  await call('users', 'quick', {});
+  return 'answered';
+}";
+        let (answered, logs) = answer_and_logs("t/started", started, Rc::clone(&first)).await;
+        assert_eq!((answered, logs.len()), (json!("answered"), 0));
+        assert_eq!((first.calls.borrow().len(), idle_runtimes()), (2, 0), "the call was in flight; its runtime went");
+
+        let second = FakeDispatch::new();
+        second.value("users", "get", 200, json!({"name": "Bob"}));
+        let next = "export default async () => (await call('users', 'get', {id: 9}))[0].name";
+        let (seen, logs) = answer_and_logs("t/next", next, Rc::clone(&second)).await;
+        assert_eq!((seen, logs.len()), (json!("Bob"), 0), "no late reply was logged during it");
+        assert_eq!((second.calls.borrow().len(), first.calls.borrow().len()), (1, 2), "nor a call made");
+        assert_eq!(runtimes_created_here(), created + 1, "the next request ran on a fresh runtime");
     });
 }

@@ -3,9 +3,14 @@
 //! The interrupt handler is the engine's only way to stop JavaScript that never yields; it asks
 //! [`RunGuard::should_interrupt`] every few thousand instructions. A limit tripped elsewhere (too
 //! many calls, a response too large) also wakes the runner through [`RunGuard::tripped`], because
-//! a script waiting on a promise runs no JavaScript that could be interrupted.
+//! a script waiting on a promise runs no JavaScript that could be interrupted. The engine's own
+//! limits count too, even when the script caught their error: the runtime's allocator refusing
+//! memory ([`super::meter`]) and a stack overflow seen by the stack-trace hook ([`super::natives`])
+//! trip [`LimitKind::Memory`] and [`LimitKind::Stack`], so the script is stopped and its runtime
+//! discarded.
 
 use std::cell::Cell;
+use std::rc::Rc;
 use std::time::Duration;
 
 use tokio::sync::Notify;
@@ -13,6 +18,7 @@ use tokio::time::Instant;
 
 use super::events::LimitKind;
 use super::limits::ScriptLimits;
+use super::meter::MeterState;
 
 /// Limits and counters of one request.
 pub(crate) struct RunGuard {
@@ -26,6 +32,8 @@ pub(crate) struct RunGuard {
     response_bytes: Cell<usize>,
     max_response_bytes: usize,
     outstanding: Cell<usize>,
+    /// The runtime's allocator, whose refusals are this request's out-of-memory.
+    memory: Option<Rc<MeterState>>,
 }
 
 impl RunGuard {
@@ -42,6 +50,19 @@ impl RunGuard {
             response_bytes: Cell::new(0),
             max_response_bytes: limits.max_response_bytes,
             outstanding: Cell::new(0),
+            memory: None,
+        }
+    }
+
+    /// As [`RunGuard::new`], for a request on the runtime whose allocator is `memory`.
+    pub(crate) fn watching(limits: &ScriptLimits, memory: Rc<MeterState>) -> Self {
+        Self { memory: Some(memory), ..Self::new(limits) }
+    }
+
+    /// Trips [`LimitKind::Memory`] once the runtime's allocator has refused an allocation.
+    pub(crate) fn check_memory(&self) {
+        if self.memory.as_ref().is_some_and(|m| m.refused()) {
+            self.trip(LimitKind::Memory);
         }
     }
 
@@ -56,6 +77,7 @@ impl RunGuard {
 
     /// The interrupt handler's question: stop the JavaScript running now?
     pub(crate) fn should_interrupt(&self) -> bool {
+        self.check_memory();
         if self.tripped.get().is_some() {
             return true;
         }
@@ -77,6 +99,7 @@ impl RunGuard {
     }
 
     pub(crate) fn tripped_limit(&self) -> Option<LimitKind> {
+        self.check_memory();
         self.tripped.get()
     }
 

@@ -1,7 +1,9 @@
 //! `[scripts]`: the sandbox limits every endpoint script runs under (design §5), with defaults.
 //!
 //! A script that crosses one is stopped and answers 500 with `limit` in the error; its runtime is
-//! discarded, so nothing it did can reach the next request.
+//! discarded, so nothing it did can reach the next request. The server may change them while it
+//! runs ([`ScriptLimitsPatch`]): each request reads the limits in force when it starts, and the pool
+//! applies the memory and stack limits to a runtime each time it hands one out.
 
 use serde::{Deserialize, Serialize};
 use switchyard_actors::ConfigError;
@@ -12,7 +14,9 @@ use switchyard_actors::ConfigError;
 pub struct ScriptLimits {
     /// Heap of one QuickJS runtime (one request at a time uses it).
     pub memory_bytes: usize,
-    /// JavaScript stack (deep recursion stops here).
+    /// JavaScript stack (deep recursion stops here). At most [`MAX_STACK_BYTES`]: the engine's stack
+    /// is the worker thread's own (2 MiB), and a limit past it would let deep recursion abort the
+    /// process instead of stopping the script.
     pub stack_bytes: usize,
     /// Longest stretch of JavaScript running without yielding to wait for a call; a busy loop is
     /// stopped after this long (the interrupt handler), so it stalls its worker no longer.
@@ -51,6 +55,9 @@ impl Default for ScriptLimits {
     }
 }
 
+/// The largest `stack_bytes`: half of a worker thread's 2 MiB stack, the rest left to the server.
+pub const MAX_STACK_BYTES: usize = 1024 * 1024;
+
 impl ScriptLimits {
     /// Checks every value, naming the key under `prefix` (`scripts.max_calls`).
     pub fn validate(&self, prefix: &str) -> Result<(), ConfigError> {
@@ -62,6 +69,13 @@ impl ScriptLimits {
         };
         at_least("memory_bytes", self.memory_bytes as u64, 1024 * 1024)?;
         at_least("stack_bytes", self.stack_bytes as u64, 16 * 1024)?;
+        if self.stack_bytes > MAX_STACK_BYTES {
+            let msg = format!(
+                "must be at most {MAX_STACK_BYTES} (a worker thread's stack is 2 MiB), got {}",
+                self.stack_bytes
+            );
+            return Err(ConfigError::new(prefix, "stack_bytes", msg));
+        }
         at_least("cpu_slice_ms", self.cpu_slice_ms, 1)?;
         at_least("deadline_ms", self.deadline_ms, 1)?;
         at_least("max_calls", self.max_calls as u64, 1)?;
@@ -71,6 +85,54 @@ impl ScriptLimits {
             return Err(ConfigError::new(prefix, "cpu_slice_ms", msg));
         }
         Ok(())
+    }
+}
+
+/// A change of some limits: the fields present replace those of the limits in force.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScriptLimitsPatch {
+    /// See [`ScriptLimits::memory_bytes`].
+    pub memory_bytes: Option<usize>,
+    /// See [`ScriptLimits::stack_bytes`].
+    pub stack_bytes: Option<usize>,
+    /// See [`ScriptLimits::cpu_slice_ms`].
+    pub cpu_slice_ms: Option<u64>,
+    /// See [`ScriptLimits::deadline_ms`].
+    pub deadline_ms: Option<u64>,
+    /// See [`ScriptLimits::max_calls`].
+    pub max_calls: Option<usize>,
+    /// See [`ScriptLimits::max_response_bytes`].
+    pub max_response_bytes: Option<usize>,
+    /// See [`ScriptLimits::pool_per_worker`].
+    pub pool_per_worker: Option<usize>,
+    /// See [`ScriptLimits::suspend_after`].
+    pub suspend_after: Option<u64>,
+    /// See [`ScriptLimits::suspend_ms`].
+    pub suspend_ms: Option<u64>,
+}
+
+impl ScriptLimitsPatch {
+    /// `limits` with this patch's fields, checked as a whole ([`ScriptLimits::validate`], keys named
+    /// under `prefix`): an invalid result is refused and nothing changes.
+    pub fn apply_to(&self, limits: &ScriptLimits, prefix: &str) -> Result<ScriptLimits, ConfigError> {
+        fn set<T: Copy>(field: &mut T, value: Option<T>) {
+            if let Some(value) = value {
+                *field = value;
+            }
+        }
+        let mut new = limits.clone();
+        set(&mut new.memory_bytes, self.memory_bytes);
+        set(&mut new.stack_bytes, self.stack_bytes);
+        set(&mut new.cpu_slice_ms, self.cpu_slice_ms);
+        set(&mut new.deadline_ms, self.deadline_ms);
+        set(&mut new.max_calls, self.max_calls);
+        set(&mut new.max_response_bytes, self.max_response_bytes);
+        set(&mut new.pool_per_worker, self.pool_per_worker);
+        set(&mut new.suspend_after, self.suspend_after);
+        set(&mut new.suspend_ms, self.suspend_ms);
+        new.validate(prefix)?;
+        Ok(new)
     }
 }
 
@@ -87,6 +149,25 @@ mod tests {
         assert_eq!(bad.validate("scripts").unwrap_err().field, "scripts.cpu_slice_ms");
         let bad = ScriptLimits { memory_bytes: 10, ..Default::default() };
         assert_eq!(bad.validate("scripts").unwrap_err().field, "scripts.memory_bytes");
+        let bad = ScriptLimits { stack_bytes: 8 << 20, ..Default::default() };
+        assert_eq!(bad.validate("scripts").unwrap_err().field, "scripts.stack_bytes");
+        ScriptLimits { stack_bytes: MAX_STACK_BYTES, ..Default::default() }.validate("scripts").unwrap();
+    }
+
+    #[test]
+    fn a_patch_changes_only_its_fields_and_is_checked_as_a_whole() {
+        let limits = ScriptLimits::default();
+        let patch = ScriptLimitsPatch { memory_bytes: Some(4 << 20), max_calls: Some(3), ..Default::default() };
+        let changed = patch.apply_to(&limits, "").unwrap();
+        assert_eq!(changed, ScriptLimits { memory_bytes: 4 << 20, max_calls: 3, ..limits.clone() });
+        assert_eq!(ScriptLimitsPatch::default().apply_to(&limits, "").unwrap(), limits);
+        let bad = ScriptLimitsPatch { stack_bytes: Some(1), ..Default::default() };
+        assert_eq!(bad.apply_to(&limits, "").unwrap_err().field, "stack_bytes");
+        // Valid alone, not against the limits in force: a slice longer than the deadline.
+        let bad = ScriptLimitsPatch { cpu_slice_ms: Some(6_000), ..Default::default() };
+        assert_eq!(bad.apply_to(&limits, "").unwrap_err().field, "cpu_slice_ms");
+        let err = serde_json::from_str::<ScriptLimitsPatch>(r#"{"memory": 1}"#).unwrap_err();
+        assert!(err.to_string().contains("unknown field `memory`"), "{err}");
     }
 
     #[test]

@@ -14,6 +14,7 @@ mod events;
 mod factory;
 mod guard;
 mod limits;
+mod meter;
 mod natives;
 mod pool;
 mod run;
@@ -24,8 +25,8 @@ use std::sync::OnceLock;
 pub use bytecode::{Bytecode, compile_module};
 pub use error::{JsException, ScriptError};
 pub use events::{LimitKind, ScriptEvent, ScriptFailure, ScriptResponse};
-pub use limits::ScriptLimits;
-pub use pool::{PoolStats, idle_runtimes, pool_stats};
+pub use limits::{ScriptLimits, ScriptLimitsPatch};
+pub use pool::{PoolStats, idle_runtimes, pool_stats, runtimes_created_here};
 pub use run::{ScriptRequest, ScriptRun, run};
 
 /// The script API, compiled once per process.

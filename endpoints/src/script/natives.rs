@@ -5,11 +5,21 @@
 //! [`Dispatch`] (request cache → collapser → actor) and returns a promise at once, so every
 //! independent call of a request is in flight together. The reply enters JavaScript through the
 //! engine's own `JSON.parse` on the reply's bytes — one conversion, no `serde_json::Value` step.
+//!
+//! Beside them, every context gets the engine's stack-trace hook (`Error.prepareStackTrace`) set to
+//! a Rust function of ours, and that property and `Error.stackTraceLimit` turned into read-only
+//! data: both are per-context engine state behind setters that freezing does not stop, so a request
+//! could otherwise plant a function that runs in the next request's errors. Our hook sees every
+//! error the engine builds a stack for — a stack overflow included, however the script then treats
+//! it — and trips [`LimitKind::Stack`] for the engine's `RangeError: Maximum call stack size
+//! exceeded`; it formats the stack the way the engine would.
 
 use std::cell::RefCell;
 use std::rc::Rc;
 use std::time::Duration;
 
+use rquickjs::function::This;
+use rquickjs::object::Property;
 use rquickjs::promise::Promised;
 use rquickjs::{Array, Ctx, Function, IntoJs, Object, Value};
 use tokio::sync::mpsc::UnboundedSender;
@@ -100,6 +110,101 @@ pub(crate) fn install<'js>(ctx: &Ctx<'js>, slot: &EnvSlot) -> rquickjs::Result<(
         .into_js(&ctx)
     })?;
     globals.set("__sleep", sleep)?;
+
+    let hook_slot = Rc::clone(slot);
+    let hook = Function::new(
+        ctx.clone(),
+        move |ctx: Ctx<'js>, error: Value<'js>, sites: Value<'js>| -> rquickjs::Result<String> {
+            if is_stack_overflow(&ctx, &error)
+                && let Some(env) = hook_slot.borrow().as_ref()
+            {
+                env.guard.trip(LimitKind::Stack);
+            }
+            Ok(format_stack(&ctx, &sites))
+        },
+    )?;
+    let error: Object = globals.get("Error")?;
+    // Through the engine's setter: the context's hook from now on. Then both accessors become plain
+    // read-only values, and their setters are unreachable.
+    error.set("prepareStackTrace", hook)?;
+    let limit: Value = error.get("stackTraceLimit")?;
+    error.prop("prepareStackTrace", Property::from(rquickjs::Undefined))?;
+    error.prop("stackTraceLimit", Property::from(limit))?;
+    Ok(())
+}
+
+/// The engine's stack overflow: a genuine `RangeError` (its prototype exactly `RangeError.prototype`)
+/// whose own message is the engine's. Reads no accessor of the script's on the way: an error of
+/// another class is refused before its message is read.
+fn is_stack_overflow<'js>(ctx: &Ctx<'js>, error: &Value<'js>) -> bool {
+    let Some(object) = error.as_object().filter(|_| error.is_error()) else {
+        return false;
+    };
+    let range_error = ctx.globals().get::<_, Object>("RangeError").and_then(|c| c.get::<_, Object>("prototype"));
+    match (object.get_prototype(), range_error) {
+        (Some(prototype), Ok(range_error)) if prototype == range_error => {}
+        _ => return false,
+    }
+    let message = object.get::<_, Value>("message");
+    let overflow = message.ok().and_then(|m| m.as_string().and_then(|s| s.to_string().ok()));
+    if overflow.is_none() {
+        // A getter that failed (no room left on the stack) leaves its exception pending.
+        let _ = ctx.catch();
+    }
+    overflow.as_deref() == Some(STACK_OVERFLOW)
+}
+
+/// The message of the engine's stack overflow (also matched in `run.rs`).
+pub(crate) const STACK_OVERFLOW: &str = "Maximum call stack size exceeded";
+
+/// The stack as the engine writes it without a hook: `    at name (file:line:column)` per frame,
+/// `    at name (native)` for built-ins, `    at file:line:column` for a parse position. As much
+/// as could be read: at the very bottom of the stack even a built-in method cannot be called.
+fn format_stack<'js>(ctx: &Ctx<'js>, sites: &Value<'js>) -> String {
+    let mut out = String::new();
+    if let Err(error) = write_frames(sites, &mut out)
+        && error.is_exception()
+    {
+        let _ = ctx.catch();
+    }
+    out
+}
+
+fn write_frames<'js>(sites: &Value<'js>, out: &mut String) -> rquickjs::Result<()> {
+    use std::fmt::Write;
+    let Some(sites) = sites.as_array() else { return Ok(()) };
+    let Some(prototype) = sites.get::<Option<Object>>(0)?.and_then(|site| site.get_prototype()) else {
+        return Ok(());
+    };
+    let method = |name: &str| prototype.get::<_, Function>(name);
+    let (native, function, name, file, line, column) = (
+        method("isNative")?,
+        method("getFunction")?,
+        method("getFunctionName")?,
+        method("getFileName")?,
+        method("getLineNumber")?,
+        method("getColumnNumber")?,
+    );
+    for (i, site) in sites.iter::<Object>().enumerate() {
+        let site = site?;
+        let ask = |f: &Function<'js>| f.call::<_, Value<'js>>((This(site.clone()),));
+        let text = |v: Value<'js>| v.as_string().and_then(|s| s.to_string().ok());
+        let name = text(ask(&name)?).filter(|n| !n.is_empty()).unwrap_or_else(|| "<anonymous>".into());
+        if ask(&native)?.as_bool() == Some(true) {
+            let _ = writeln!(out, "    at {name} (native)");
+            continue;
+        }
+        let file = text(ask(&file)?).unwrap_or_else(|| "<null>".into());
+        let position = match (ask(&line)?.as_int(), ask(&column)?.as_int()) {
+            (Some(line), Some(column)) => format!(":{line}:{column}"),
+            _ => String::new(),
+        };
+        if i == 0 && !ask(&function)?.is_function() {
+            let _ = writeln!(out, "    at {file}{position}");
+        } else {
+            let _ = writeln!(out, "    at {name} ({file}{position})");
+        }
+    }
     Ok(())
 }
 

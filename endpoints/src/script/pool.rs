@@ -4,15 +4,20 @@
 //! its own few runtimes, each with its warm context ([`super::warm`]) once a request needed it. A
 //! request takes one (creating it when none is idle: ~8 µs), runs in its warm context (or a fresh
 //! one), and gives it back unless the run left anything behind (an interrupt, a limit, jobs or calls
-//! still pending) — then the runtime and its context are dropped instead, so nothing of one request
-//! can reach the next.
+//! still pending, an out-of-memory error or a stack overflow even when the script caught it) — then
+//! the runtime and its context are dropped instead, so nothing of one request can reach the next.
+//!
+//! The memory and stack limits are applied each time a runtime is taken, so limits changed at run
+//! time (`PUT /admin/v1/scripts/limits`) reach the runtimes already pooled.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
+use std::rc::Rc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use rquickjs::AsyncRuntime;
 
 use super::limits::ScriptLimits;
+use super::meter::{Meter, MeterState};
 use super::warm::WarmContext;
 
 /// A runtime and, once a request needed it, its warm context.
@@ -22,20 +27,28 @@ pub(crate) struct Pooled {
     pub(crate) warm: Option<WarmContext>,
     /// The runtime.
     pub(crate) runtime: AsyncRuntime,
+    /// Its allocator's limit and what it refused (the runtime holds the allocator itself).
+    pub(crate) meter: Rc<MeterState>,
 }
 
 thread_local! {
     static IDLE: RefCell<Vec<Pooled>> = const { RefCell::new(Vec::new()) };
+    static CREATED_HERE: Cell<u64> = const { Cell::new(0) };
 }
 
 /// A runtime of this thread with its limits as they are now, or a new one.
 pub(crate) async fn take(limits: &ScriptLimits) -> rquickjs::Result<Pooled> {
     let pooled = match IDLE.with(|idle| idle.borrow_mut().pop()) {
         Some(pooled) => pooled,
-        None => Pooled { warm: None, runtime: AsyncRuntime::new()? },
+        None => {
+            let meter = MeterState::new(limits.memory_bytes);
+            let runtime = AsyncRuntime::new_with_alloc(Meter(Rc::clone(&meter)))?;
+            CREATED_HERE.with(|created| created.set(created.get() + 1));
+            Pooled { warm: None, runtime, meter }
+        }
     };
     // Applied at every take, so limits changed at run time reach runtimes already pooled.
-    pooled.runtime.set_memory_limit(limits.memory_bytes).await;
+    pooled.meter.set_limit(limits.memory_bytes);
     pooled.runtime.set_max_stack_size(limits.stack_bytes).await;
     Ok(pooled)
 }
@@ -74,4 +87,10 @@ pub fn pool_stats() -> PoolStats {
 /// Runtimes idle on this thread (for tests and the runtime-setup benchmark).
 pub fn idle_runtimes() -> usize {
     IDLE.with(|idle| idle.borrow().len())
+}
+
+/// Runtimes this thread has created since it started: a test runs two requests and, when this did
+/// not move between them, knows the second ran on the runtime the first gave back.
+pub fn runtimes_created_here() -> u64 {
+    CREATED_HERE.with(Cell::get)
 }

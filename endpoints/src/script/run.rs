@@ -117,7 +117,7 @@ async fn execute(
 ) -> Result<Option<ScriptEvent>, ScriptFailure> {
     let engine = |e: rquickjs::Error| ScriptFailure::Invalid(format!("script engine: {e}"));
     let mut pooled = pool::take(limits).await.map_err(engine)?;
-    let guard = Rc::new(RunGuard::new(limits));
+    let guard = Rc::new(RunGuard::watching(limits, Rc::clone(&pooled.meter)));
     let interrupt_guard = Rc::clone(&guard);
     pooled.runtime.set_interrupt_handler(Some(Box::new(move || interrupt_guard.should_interrupt()))).await;
     let env = NativeEnv { dispatch, guard: Rc::clone(&guard), events, endpoint: Rc::from(script.name()) };
@@ -201,7 +201,10 @@ async fn supervise<T>(
     let mut work = pin!(work);
     let timed = std::future::poll_fn(|cx| {
         guard.slice_starts();
-        work.as_mut().poll(cx)
+        let polled = work.as_mut().poll(cx);
+        // An out-of-memory the script caught trips its limit before the script waits on anything.
+        guard.check_memory();
+        polled
     });
     let limit = |kind: LimitKind| ScriptFailure::Limit { limit: kind, detail: limit_detail(kind) };
     tokio::select! {
