@@ -6,6 +6,15 @@
 //! JSON is a failure. The pool never grows past the dependency's bulkhead: at most
 //! `max_connections` requests are in flight (a semaphore held for the whole exchange, so a
 //! connection exists per request at most) and as many idle connections are kept.
+//!
+//! Reply size: the body is read chunk by chunk and never past `max_reply_bytes`. A declared
+//! `content-length` above it fails the call before any of the body is read; otherwise the call
+//! fails as soon as the bytes read pass it (chunked or unframed replies). Either is a failure
+//! naming `max_reply_bytes`. The unread response is dropped, and with it the connection: hyper
+//! closes a connection whose body was abandoned rather than return it to the pool (unless the rest
+//! of the body had already arrived, which it then reads, leaving the connection clean), and does
+//! the same for one whose call timed out (the actor drops this future) before the reply was
+//! complete. `tests/http_bad_networks.rs` checks both against raw servers.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -27,6 +36,7 @@ pub struct HttpBackend {
     client: reqwest::Client,
     base_url: String,
     operations: Arc<BTreeMap<String, HttpOperation>>,
+    max_reply_bytes: u64,
     in_flight: Arc<Semaphore>,
 }
 
@@ -49,6 +59,7 @@ impl HttpBackend {
             client,
             base_url: config.base_url.trim_end_matches('/').to_owned(),
             operations: Arc::new(config.operations.clone()),
+            max_reply_bytes: config.max_reply_bytes,
             in_flight: Arc::new(Semaphore::new(max_connections)),
         })
     }
@@ -97,11 +108,12 @@ impl Backend for HttpBackend {
             Err(e) => return futures::future::ready(Err(e)).boxed(),
         };
         let in_flight = Arc::clone(&self.in_flight);
+        let max_reply_bytes = self.max_reply_bytes;
         async move {
             let _permit = in_flight.acquire_owned().await.map_err(|_| BackendError::failure("client closed"))?;
             let response = request.send().await.map_err(|e| BackendError::failure(describe(&e)))?;
             let status = response.status();
-            let body = response.bytes().await.map_err(|e| BackendError::failure(describe(&e)))?;
+            let body = read_body(response, max_reply_bytes).await?;
             if status.is_client_error() {
                 return Err(BackendError::bad_request(format!("{status}: {}", excerpt(&body))));
             }
@@ -113,6 +125,27 @@ impl Backend for HttpBackend {
         }
         .boxed()
     }
+}
+
+/// The whole body, read chunk by chunk, or a failure once it is known to pass `limit` bytes. On
+/// failure the response (and so its connection) is dropped with the rest unread.
+async fn read_body(mut response: reqwest::Response, limit: u64) -> Result<Vec<u8>, BackendError> {
+    let too_big = |what: String| BackendError::failure(format!("reply exceeded max_reply_bytes ({limit}): {what}"));
+    let declared = response.content_length();
+    if let Some(length) = declared.filter(|&length| length > limit) {
+        return Err(too_big(format!("content-length {length}")));
+    }
+    // Preallocate from the declared length (at most `limit` here), but no more than 64 KiB of it.
+    let capacity = declared.unwrap_or(0).min(limit).min(64 * 1024);
+    let mut body = Vec::with_capacity(usize::try_from(capacity).unwrap_or(0));
+    while let Some(chunk) = response.chunk().await.map_err(|e| BackendError::failure(describe(&e)))? {
+        let total = body.len() as u64 + chunk.len() as u64;
+        if total > limit {
+            return Err(too_big(format!("at least {total} bytes")));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
 }
 
 fn describe(error: &reqwest::Error) -> String {

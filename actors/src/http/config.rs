@@ -15,15 +15,26 @@ pub struct HttpConfig {
     pub base_url: String,
     /// Connection establishment limit (the call's own `timeout_ms` bounds the whole call).
     pub connect_timeout_ms: u64,
+    /// Largest reply body read; a longer one fails the call (a failure: counted, falls back) as
+    /// soon as its declared length or the bytes read so far pass it.
+    pub max_reply_bytes: u64,
     /// Operation name → request.
     pub operations: BTreeMap<String, HttpOperation>,
 }
 
 impl Default for HttpConfig {
     fn default() -> Self {
-        Self { base_url: String::new(), connect_timeout_ms: 250, operations: BTreeMap::new() }
+        Self {
+            base_url: String::new(),
+            connect_timeout_ms: 250,
+            max_reply_bytes: DEFAULT_MAX_REPLY_BYTES,
+            operations: BTreeMap::new(),
+        }
     }
 }
+
+/// `max_reply_bytes` when not set: 4 MiB, like `scripts.max_response_bytes`.
+pub const DEFAULT_MAX_REPLY_BYTES: u64 = 4 * 1024 * 1024;
 
 /// How one operation becomes a request.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -69,6 +80,9 @@ impl HttpConfig {
         }
         if self.connect_timeout_ms == 0 {
             return Err(ConfigError::new(prefix, "connect_timeout_ms", "must be at least 1"));
+        }
+        if self.max_reply_bytes == 0 {
+            return Err(ConfigError::new(prefix, "max_reply_bytes", "must be at least 1"));
         }
         if self.operations.is_empty() {
             return Err(ConfigError::new(prefix, "operations", "at least one operation is required"));
@@ -161,6 +175,9 @@ mod tests {
         let mut c = valid();
         c.operations.clear();
         assert_eq!(c.validate("p").unwrap_err().field, "p.operations");
+        let mut c = valid();
+        c.max_reply_bytes = 0;
+        assert_eq!(c.validate("p").unwrap_err().field, "p.max_reply_bytes");
     }
 
     #[test]
@@ -178,6 +195,9 @@ mod tests {
         )
         .unwrap();
         assert_eq!(c.operations["put"].method, HttpMethod::Post);
+        assert_eq!(c.max_reply_bytes, 4_194_304, "the default, as default.toml documents it");
+        let c: HttpConfig = toml::from_str("base_url = \"http://h\"\nmax_reply_bytes = 1024\n").unwrap();
+        assert_eq!(c.max_reply_bytes, 1024);
         assert!(toml::from_str::<HttpConfig>("base_url = \"http://h\"\nbase = 1\n").is_err());
     }
 }
