@@ -17,7 +17,7 @@ use switchyard_storage::{Command, EndpointKey, Outcome, Store};
 
 use crate::admin::tokens::AdminTokens;
 use crate::auth::Authenticator;
-use crate::cluster::{Cluster, ClusterError, bootstrap::bootstrap};
+use crate::cluster::{Cluster, bootstrap::bootstrap};
 use crate::config::{AdminToken, Config};
 use crate::data_dir::{DataDir, TokenOrigin};
 use crate::demo::DemoServices;
@@ -27,7 +27,7 @@ use crate::live::runaway::RunawayGates;
 use crate::node::Node;
 use crate::observe::Observe;
 use crate::samples::SAMPLES;
-use crate::status::{ApiError, ErrorCode};
+use crate::status::ApiError;
 
 /// Compilations kept beyond the routed ones.
 const COMPILED_CAPACITY: usize = 1024;
@@ -123,17 +123,26 @@ impl AppState {
 
     /// Commits one change on a majority of the cluster and applies it here: served from the next
     /// request on. A store refusal (a routing naming a missing revision …) is the client's error;
-    /// no majority in time is a 503.
+    /// no majority in time is a 503, a disk too full for the change a 507, failed storage a 503
+    /// `store_failed` ([`ApiError`]'s `From<ClusterError>`).
     pub async fn write(&self, command: Command) -> Result<Outcome, ApiError> {
         match self.cluster.write(command).await {
             Ok(Some(Ok(outcome))) => Ok(outcome),
             Ok(Some(Err(rejection))) => Err(ApiError::from(rejection)),
             Ok(None) => Err(ApiError::internal("the log entry carried no command")),
-            Err(
-                error @ (ClusterError::Unavailable(_) | ClusterError::Indeterminate(_) | ClusterError::NotLeader(_)),
-            ) => Err(ApiError::new(ErrorCode::Unavailable, error.to_string())),
-            Err(error @ ClusterError::Refused(_)) => Err(ApiError::new(ErrorCode::Conflict, error.to_string())),
-            Err(error @ ClusterError::Stopped(_)) => Err(ApiError::internal(error.to_string())),
+            Err(error) => Err(ApiError::from(error)),
+        }
+    }
+
+    /// Whether this node follows its cluster: not once its store failed or its Raft stopped (a
+    /// disk that filled up under a write, an I/O error); then the reason. See `/readyz`.
+    pub fn readiness(&self) -> Result<(), String> {
+        if let Some(failure) = self.store.failure() {
+            return Err(failure.to_string());
+        }
+        match self.cluster.status().stopped {
+            Some(reason) => Err(format!("replication stopped on this node: {reason}; restart it")),
+            None => Ok(()),
         }
     }
 

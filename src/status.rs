@@ -14,6 +14,9 @@ use switchyard_actors::ErrorKind;
 use switchyard_endpoints::script::ScriptFailure;
 use switchyard_storage::Rejection;
 
+use crate::app::AppState;
+use crate::cluster::ClusterError;
+
 /// Whose fault an error is, so a client knows whether to fix its request, wait, or report it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -59,6 +62,12 @@ pub enum ErrorCode {
     Suspended,
     /// Switchyard cannot take the write now (no majority, store busy) (503).
     Unavailable,
+    /// A write refused before anything was written: the node's disk (or the leader's) is too full
+    /// for it (507). Not retryable: an operator must free space first.
+    InsufficientStorage,
+    /// The node's storage failed (a disk that filled up under a write, an I/O error): it takes no
+    /// writes until it is restarted, and `/readyz` says so (503). Not retryable on this node.
+    StoreFailed,
     /// Anything else that is our fault (500).
     Internal,
 }
@@ -80,6 +89,8 @@ impl ErrorCode {
             ErrorCode::Limit => "limit",
             ErrorCode::Suspended => "suspended",
             ErrorCode::Unavailable => "unavailable",
+            ErrorCode::InsufficientStorage => "insufficient_storage",
+            ErrorCode::StoreFailed => "store_failed",
             ErrorCode::Internal => "internal",
         }
     }
@@ -94,7 +105,8 @@ impl ErrorCode {
             ErrorCode::Conflict => 409,
             ErrorCode::PayloadTooLarge => 413,
             ErrorCode::CompileError => 422,
-            ErrorCode::EndpointBusy | ErrorCode::Unavailable | ErrorCode::Suspended => 503,
+            ErrorCode::EndpointBusy | ErrorCode::Unavailable | ErrorCode::Suspended | ErrorCode::StoreFailed => 503,
+            ErrorCode::InsufficientStorage => 507,
             // A refusing dependency (breaker open, bulkhead full) is a 503: come back later. A
             // failing one, and one that refused the script's arguments (its 4xx), is a 502: the
             // fault is upstream of the device, which cannot fix the script's arguments.
@@ -118,7 +130,11 @@ impl ErrorCode {
             ErrorCode::Dependency(ErrorKind::BadRequest) => Fault::Script,
             ErrorCode::Dependency(_) => Fault::Backend,
             ErrorCode::Script | ErrorCode::Limit | ErrorCode::Suspended => Fault::Script,
-            ErrorCode::EndpointBusy | ErrorCode::Unavailable | ErrorCode::Internal => Fault::Server,
+            ErrorCode::EndpointBusy
+            | ErrorCode::Unavailable
+            | ErrorCode::InsufficientStorage
+            | ErrorCode::StoreFailed
+            | ErrorCode::Internal => Fault::Server,
         }
     }
 
@@ -273,6 +289,40 @@ impl From<Rejection> for ApiError {
     }
 }
 
+/// Why a change through the cluster was not made: no leader or majority in time is 503
+/// `unavailable`; a membership contradiction 409; a disk too full for the change, found before
+/// anything was written, 507 `insufficient_storage`; storage that failed under a write (Raft or
+/// the store stopped on this node) 503 `store_failed`, which says the change may be in the log.
+impl From<ClusterError> for ApiError {
+    fn from(error: ClusterError) -> Self {
+        let message = error.to_string();
+        match error {
+            ClusterError::Unavailable(_) | ClusterError::Indeterminate(_) | ClusterError::NotLeader(_) => {
+                Self::new(ErrorCode::Unavailable, message)
+            }
+            ClusterError::Refused(_) => Self::new(ErrorCode::Conflict, message),
+            ClusterError::NoSpace(_) => Self::new(ErrorCode::InsufficientStorage, message),
+            ClusterError::Stopped(_) => Self::new(
+                ErrorCode::StoreFailed,
+                format!(
+                    "{message}; this node takes no writes until it is restarted, and a change sent as it failed may or may not have been stored: read after the restart before sending it again"
+                ),
+            ),
+        }
+    }
+}
+
+/// `GET /readyz` on both listeners: 200 `{"status": "ok"}` while the node follows its cluster;
+/// 503 `store_failed` (with `"status": "not_ready"` and the reason) once its store or its Raft
+/// stopped. Such a node still serves devices what it has, but takes and follows no change until
+/// it is restarted, so a load balancer should send its traffic elsewhere.
+pub async fn readyz(state: actix_web::web::Data<AppState>) -> HttpResponse {
+    match state.readiness() {
+        Ok(()) => HttpResponse::Ok().json(json!({"status": "ok"})),
+        Err(reason) => ApiError::new(ErrorCode::StoreFailed, reason).with("status", "not_ready").error_response(),
+    }
+}
+
 /// `active`, `canary`, ``variant `b` `` → the routing field it names.
 fn routing_field(role: &str) -> String {
     match role.strip_prefix("variant ") {
@@ -338,6 +388,8 @@ mod tests {
             (Script, 500, Fault::Script, false),
             (Limit, 500, Fault::Script, false),
             (Unavailable, 503, Fault::Server, true),
+            (InsufficientStorage, 507, Fault::Server, false),
+            (StoreFailed, 503, Fault::Server, false),
             (Internal, 500, Fault::Server, false),
         ];
         for (code, status, fault, retryable) in table {

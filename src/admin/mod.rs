@@ -97,7 +97,7 @@ pub fn serve(
             .configure(crate::observe::stream::routes)
             .configure(crate::observe::dashboard::routes)
             .route("/healthz", web::get().to(healthz))
-            .route("/readyz", web::get().to(healthz))
+            .route("/readyz", web::get().to(crate::status::readyz))
             .default_service(web::to(not_found))
     })
     .workers(2)

@@ -73,9 +73,15 @@ pub enum ClusterError {
     /// The change contradicts the membership (an unknown node, removing the last voter …).
     #[error("{0}")]
     Refused(String),
-    /// Raft stopped on this node (its storage failed): it needs an operator.
+    /// Raft stopped on this node, or its store did (its storage failed: a disk that filled up under
+    /// a write, an I/O error): it takes no writes until it is restarted.
     #[error("replication stopped on this node: {0}")]
     Stopped(String),
+    /// Refused before anything was written: the disk of the node that took the change, or the
+    /// leader's, is too full for it. Nothing of it is in any log; it may be sent again once space
+    /// is freed.
+    #[error("{0}")]
+    NoSpace(String),
 }
 
 /// A node's answer to the greeting.

@@ -50,6 +50,8 @@ pub struct Cluster {
     address: String,
     /// Messages to peers (forwarded writes, greetings; Raft has its own clone).
     peers: PeerClient,
+    /// The store Raft applies to: asked whether the disk has room before a change enters the log.
+    store: Arc<Store>,
     /// Raft's threads; stopped last.
     runtime: RaftRuntime,
 }
@@ -103,7 +105,8 @@ impl Cluster {
             .unwrap_or_else(|| admin.to_string());
         let runtime = RaftRuntime::start().context("cannot start Raft's threads")?;
         let log = LogStore::open(raft_dir)?;
-        let machine = StateMachine::new(store, &log, on_applied).context("cannot open the snapshot tree")?;
+        let machine =
+            StateMachine::new(Arc::clone(&store), &log, on_applied).context("cannot open the snapshot tree")?;
         let secret = config.secret.clone().unwrap_or_default();
         let peers = PeerClient::new(&secret);
         let raft_config = Arc::new(raft_config(config, environment)?);
@@ -111,7 +114,16 @@ impl Cluster {
         let raft = runtime
             .block_on(async move { Raft::new(node_id, raft_config, network, log, machine).await })
             .context("Raft did not start")?;
-        Ok(Self { raft, node_id, config: config.clone(), environment: environment.to_owned(), address, peers, runtime })
+        Ok(Self {
+            raft,
+            node_id,
+            config: config.clone(),
+            environment: environment.to_owned(),
+            address,
+            peers,
+            store,
+            runtime,
+        })
     }
 
     /// This node's Raft.

@@ -5,15 +5,18 @@
 //! certainly never reached a leader is retried (no leader known yet, the leader unreachable, a node
 //! that is no longer the leader): a change that reached one and timed out is answered `Unavailable`
 //! and not sent again, because it may still be committed and must not be committed twice. A write
-//! answers once this node has applied it too, so the next request here sees it.
+//! answers once this node has applied it too, so the next request here sees it. A store command
+//! is refused before it enters any log when the disk of the node that took it, or the leader's,
+//! is too full for it ([`ClusterError::NoSpace`]) or its store failed ([`ClusterError::Stopped`]):
+//! a command in the log must be applied, and sled must never meet a full disk if it can be helped.
 
 use std::collections::BTreeSet;
 use std::time::Duration;
 
 use openraft::ChangeMembers;
 use openraft::error::{ClientWriteError, RaftError};
-use switchyard_storage::Command;
 use switchyard_storage::raft::{Node, NodeId, Reply};
+use switchyard_storage::{Command, StoreError};
 use tokio::time::Instant;
 
 use super::Cluster;
@@ -26,6 +29,7 @@ const RETRY: Duration = Duration::from_millis(50);
 impl Cluster {
     /// Commits `command` on a majority and applies it here; the store's answer.
     pub async fn write(&self, command: Command) -> Result<Reply, ClusterError> {
+        self.room_for(&command)?;
         let deadline = Instant::now() + self.write_timeout();
         match self.on_leader(Forward::Write(command), deadline).await? {
             Forwarded::Written { reply, index } => {
@@ -55,7 +59,24 @@ impl Cluster {
         if self.leader() != Some(self.node_id) {
             return Err(ClusterError::NotLeader(self.node_id));
         }
+        if let Forward::Write(command) = &request.change {
+            self.room_for(command)?;
+        }
         tokio::time::timeout(within, self.execute(request.change)).await.unwrap_or_else(|_| Err(no_majority(within)))
+    }
+
+    /// Refuses `command` if this node's disk has no room for it or its store failed, before
+    /// anything of it is written. A check that cannot be made lets the command go on.
+    fn room_for(&self, command: &Command) -> Result<(), ClusterError> {
+        match self.store.ensure_space_for(command) {
+            Ok(()) => Ok(()),
+            Err(e @ StoreError::NoSpace { .. }) => Err(ClusterError::NoSpace(format!("node {}: {e}", self.node_id))),
+            Err(e @ StoreError::Failed(_)) => Err(ClusterError::Stopped(e.to_string())),
+            Err(e) => {
+                tracing::warn!("cannot tell whether the disk has room for a change: {e}");
+                Ok(())
+            }
+        }
     }
 
     /// Waits (until `deadline` at most) until this node has applied log index `index`.

@@ -40,7 +40,7 @@ pub fn serve(
         App::new()
             .app_data(data.clone())
             .route("/healthz", web::get().to(healthz))
-            .route("/readyz", web::get().to(healthz))
+            .route("/readyz", web::get().to(crate::status::readyz))
             .default_service(web::to(front))
     })
     .disable_signals();
