@@ -153,6 +153,9 @@ async fn bad_admin_input_gets_precise_statuses_and_stores_nothing() {
         404,
         "nothing stored"
     );
+    // The engine reads sources as C strings: a NUL is a compile error here, not the engine's 500.
+    let (status, body) = publish(&s, "tv/nul", "export default () =>\n  'a\0b'\n", ADMIN).await;
+    assert_eq!((status, body["line"].as_u64(), body["column"].as_u64()), (422, Some(2), Some(5)), "{body}");
 
     let (status, body) = publish(&s, "tv/ok", V1, "not-a-token-at-all-123").await;
     assert_eq!((status, body["error"].as_str()), (401, Some("unauthorized")));
@@ -165,6 +168,8 @@ async fn bad_admin_input_gets_precise_statuses_and_stores_nothing() {
     assert_eq!((status, body["error"].as_str()), (413, Some("payload_too_large")));
     let (status, body) = publish(&s, "TV/ok", V1, ADMIN).await;
     assert_eq!((status, body["field"].as_str()), (400, Some("namespace")));
+    let (status, _) = publish(&s, "TV/ok", V1, "not-a-token-at-all-123").await;
+    assert_eq!(status, 401, "without a valid token, nothing about the request is judged but the token");
 
     let (status, body) = routing(&s, "tv/ok", json!({"active": 1, "canary": {"revision": 1, "percent": "ten"}})).await;
     assert_eq!((status, body["field"].as_str()), (400, Some("canary.percent")), "{body}");

@@ -8,6 +8,7 @@ use serde::Deserialize;
 use switchyard_storage::AuditEntry;
 use utoipa::IntoParams;
 
+use super::ErrorBody;
 use super::tokens::{Scope, authorization};
 use crate::app::AppState;
 use crate::status::ApiError;
@@ -24,8 +25,11 @@ pub struct AuditQuery {
 
 /// Changes in the order they were applied.
 #[utoipa::path(tag = "audit", security(("bearer" = [])), params(AuditQuery),
-    responses((status = 200, body = Vec<AuditEntry>), (status = 400, body = super::ErrorBody),
-        (status = 401, body = super::ErrorBody)))]
+    responses(
+        (status = 200, description = "the entries the token's scopes cover, oldest first", body = Vec<AuditEntry>),
+        (status = 400, description = "a malformed query, or a limit out of range (`field`)", body = ErrorBody),
+        (status = 401, description = "no valid admin token", body = ErrorBody),
+    ))]
 #[get("/audit")]
 pub async fn read_audit(http: HttpRequest, state: Data<AppState>) -> Result<HttpResponse, ApiError> {
     let token = state.tokens.authorize(authorization(&http), Scope::Any)?;

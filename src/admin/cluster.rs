@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 use switchyard_storage::raft::NodeId;
 use utoipa::ToSchema;
 
+use super::ErrorBody;
 use super::body;
 use super::tokens::{Scope, authorization};
 use crate::app::AppState;
@@ -45,7 +46,10 @@ pub struct MembershipChanged {
 
 /// This node's view of its cluster: role, leader, voters, learners, log and applied indexes.
 #[utoipa::path(tag = "cluster", security(("bearer" = [])),
-    responses((status = 200, body = ClusterStatus), (status = 401, body = super::ErrorBody)))]
+    responses(
+        (status = 200, description = "this node's view", body = ClusterStatus),
+        (status = 401, description = "no valid admin token", body = ErrorBody),
+    ))]
 #[get("/cluster")]
 pub async fn show_cluster(http: HttpRequest, state: Data<AppState>) -> Result<HttpResponse, ApiError> {
     state.tokens.authorize(authorization(&http), Scope::Any)?;
@@ -54,8 +58,12 @@ pub async fn show_cluster(http: HttpRequest, state: Data<AppState>) -> Result<Ht
 
 /// Initialises the cluster with every configured voter (when they did not all start together).
 #[utoipa::path(tag = "cluster", security(("bearer" = [])),
-    responses((status = 200, body = ClusterStatus), (status = 403, body = super::ErrorBody),
-        (status = 409, body = super::ErrorBody)))]
+    responses(
+        (status = 200, description = "initialised", body = ClusterStatus),
+        (status = 401, description = "no valid admin token", body = ErrorBody),
+        (status = 403, description = "the token does not have scope `*`", body = ErrorBody),
+        (status = 409, description = "the cluster is initialised already, or could not be", body = ErrorBody),
+    ))]
 #[post("/cluster/init")]
 pub async fn init_cluster(http: HttpRequest, state: Data<AppState>) -> Result<HttpResponse, ApiError> {
     state.tokens.authorize(authorization(&http), Scope::Everything)?;
@@ -76,8 +84,15 @@ async fn change(state: &AppState, change: Forward) -> Result<HttpResponse, ApiEr
 
 /// Adds a node that receives every change and never votes.
 #[utoipa::path(tag = "cluster", security(("bearer" = [])), request_body = NewLearner,
-    responses((status = 200, body = MembershipChanged), (status = 400, body = super::ErrorBody),
-        (status = 403, body = super::ErrorBody), (status = 503, body = super::ErrorBody)))]
+    responses(
+        (status = 200, description = "committed", body = MembershipChanged),
+        (status = 400, description = "malformed JSON, a wrong type, an unknown field (`field`)", body = ErrorBody),
+        (status = 401, description = "no valid admin token", body = ErrorBody),
+        (status = 403, description = "the token does not have scope `*`", body = ErrorBody),
+        (status = 409, description = "the change contradicts the membership", body = ErrorBody),
+        (status = 413, description = "a body over 64 KiB", body = ErrorBody),
+        (status = 503, description = "no leader could take the change in time", body = ErrorBody),
+    ))]
 #[post("/cluster/learners")]
 pub async fn add_learner(http: HttpRequest, payload: Payload, state: Data<AppState>) -> Result<HttpResponse, ApiError> {
     state.tokens.authorize(authorization(&http), Scope::Everything)?;
@@ -88,7 +103,14 @@ pub async fn add_learner(http: HttpRequest, payload: Payload, state: Data<AppSta
 
 /// Makes a learner a voter.
 #[utoipa::path(tag = "cluster", security(("bearer" = [])), params(("id" = u64, Path)),
-    responses((status = 200, body = MembershipChanged), (status = 409, body = super::ErrorBody)))]
+    responses(
+        (status = 200, description = "committed", body = MembershipChanged),
+        (status = 401, description = "no valid admin token", body = ErrorBody),
+        (status = 403, description = "the token does not have scope `*`", body = ErrorBody),
+        (status = 404, description = "an id that is not a number", body = ErrorBody),
+        (status = 409, description = "not a learner of the cluster", body = ErrorBody),
+        (status = 503, description = "no leader could take the change in time", body = ErrorBody),
+    ))]
 #[post("/cluster/voters/{id}")]
 pub async fn promote(http: HttpRequest, path: Path<NodeId>, state: Data<AppState>) -> Result<HttpResponse, ApiError> {
     state.tokens.authorize(authorization(&http), Scope::Everything)?;
@@ -97,7 +119,14 @@ pub async fn promote(http: HttpRequest, path: Path<NodeId>, state: Data<AppState
 
 /// Takes a node (voter or learner) out of the cluster.
 #[utoipa::path(tag = "cluster", security(("bearer" = [])), params(("id" = u64, Path)),
-    responses((status = 200, body = MembershipChanged), (status = 409, body = super::ErrorBody)))]
+    responses(
+        (status = 200, description = "committed", body = MembershipChanged),
+        (status = 401, description = "no valid admin token", body = ErrorBody),
+        (status = 403, description = "the token does not have scope `*`", body = ErrorBody),
+        (status = 404, description = "an id that is not a number", body = ErrorBody),
+        (status = 409, description = "an unknown node, the last voter …", body = ErrorBody),
+        (status = 503, description = "no leader could take the change in time", body = ErrorBody),
+    ))]
 #[delete("/cluster/members/{id}")]
 pub async fn remove(http: HttpRequest, path: Path<NodeId>, state: Data<AppState>) -> Result<HttpResponse, ApiError> {
     state.tokens.authorize(authorization(&http), Scope::Everything)?;

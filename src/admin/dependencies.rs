@@ -9,6 +9,7 @@ use serde::Serialize;
 use serde_json::{Value, json};
 use switchyard_actors::{DependencyHandle, SettingsPatch};
 
+use super::ErrorBody;
 use super::body;
 use super::tokens::{Scope, authorization};
 use crate::app::AppState;
@@ -36,8 +37,10 @@ fn chaos_view(chaos: &Chaos) -> Option<ChaosView> {
 
 /// Every dependency: its kind, settings, live snapshot (breaker, counts, latency) and chaos.
 #[utoipa::path(tag = "dependencies", security(("bearer" = [])),
-    responses((status = 200, description = "one object per dependency", body = Vec<Object>),
-        (status = 401, body = super::ErrorBody)))]
+    responses(
+        (status = 200, description = "one object per dependency", body = Vec<Object>),
+        (status = 401, description = "no valid admin token", body = ErrorBody),
+    ))]
 #[get("/dependencies")]
 pub async fn list_dependencies(http: HttpRequest, state: Data<AppState>) -> Result<HttpResponse, ApiError> {
     state.tokens.authorize(authorization(&http), Scope::Any)?;
@@ -63,8 +66,14 @@ pub async fn list_dependencies(http: HttpRequest, state: Data<AppState>) -> Resu
 #[utoipa::path(tag = "dependencies", security(("bearer" = [])),
     params(("name" = String, Path)),
     request_body(content = Object, description = "timeout_ms, max_concurrent, queue, fallback_max_concurrent, breaker.{request_volume, error_percent, sleep_window_ms, recent_ms, force}"),
-    responses((status = 200, body = Object), (status = 400, body = super::ErrorBody),
-        (status = 403, body = super::ErrorBody), (status = 404, body = super::ErrorBody)))]
+    responses(
+        (status = 200, description = "the dependency's settings now", body = Object),
+        (status = 400, description = "a bad body or value, named in `field`; nothing changed", body = ErrorBody),
+        (status = 401, description = "no valid admin token", body = ErrorBody),
+        (status = 403, description = "the token does not have scope `*`", body = ErrorBody),
+        (status = 404, description = "no such dependency", body = ErrorBody),
+        (status = 413, description = "a body over 64 KiB", body = ErrorBody),
+    ))]
 #[put("/dependencies/{name}/settings")]
 pub async fn update_settings(
     http: HttpRequest,
@@ -85,8 +94,14 @@ pub async fn update_settings(
 #[utoipa::path(tag = "dependencies", security(("bearer" = [])),
     params(("name" = String, Path)),
     request_body(content = Object, description = "latency_ms, error_percent (0-100), hang, duration_s"),
-    responses((status = 200, body = Object), (status = 400, body = super::ErrorBody),
-        (status = 403, body = super::ErrorBody), (status = 404, body = super::ErrorBody)))]
+    responses(
+        (status = 200, description = "the chaos in force now", body = Object),
+        (status = 400, description = "a bad body or value, named in `field`; nothing changed", body = ErrorBody),
+        (status = 401, description = "no valid admin token", body = ErrorBody),
+        (status = 403, description = "the token does not have scope `*`", body = ErrorBody),
+        (status = 404, description = "no such dependency", body = ErrorBody),
+        (status = 413, description = "a body over 64 KiB", body = ErrorBody),
+    ))]
 #[put("/dependencies/{name}/chaos")]
 pub async fn set_chaos(
     http: HttpRequest,
@@ -106,8 +121,12 @@ pub async fn set_chaos(
 /// Removes chaos.
 #[utoipa::path(tag = "dependencies", security(("bearer" = [])),
     params(("name" = String, Path)),
-    responses((status = 200, body = Object), (status = 403, body = super::ErrorBody),
-        (status = 404, body = super::ErrorBody)))]
+    responses(
+        (status = 200, description = "no chaos any more", body = Object),
+        (status = 401, description = "no valid admin token", body = ErrorBody),
+        (status = 403, description = "the token does not have scope `*`", body = ErrorBody),
+        (status = 404, description = "no such dependency", body = ErrorBody),
+    ))]
 #[delete("/dependencies/{name}/chaos")]
 pub async fn clear_chaos(
     http: HttpRequest,

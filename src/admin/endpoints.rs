@@ -2,20 +2,24 @@
 //! revisions, set routing, roll back, delete. Every change is one store command through
 //! [`AppState::write`], answered once it is durable and served, and says which environment it went
 //! to. A publish compiles first: a script that does not compile answers 422 with line and column
-//! and stores nothing.
+//! and stores nothing. A request without a valid token gets its 401 before its path is looked at;
+//! then an invalid namespace or name is a 400 naming it, and a namespace outside the token's scopes
+//! a 403.
 
 use actix_web::http::header;
 use actix_web::web::{Data, Path, Payload};
 use actix_web::{HttpRequest, HttpResponse, delete, get, post, put};
 use serde::{Deserialize, Serialize};
-use switchyard_endpoints::script::ScriptError;
+use switchyard_endpoints::script::{JsException, ScriptError};
 use switchyard_storage::model::sha256_hex;
 use switchyard_storage::{Command, EndpointKey, EndpointRecord, Outcome, RevisionMeta, RevisionRecord, Routing};
-use utoipa::ToSchema;
+use utoipa::{IntoParams, ToSchema};
 
+use super::ErrorBody;
 use super::body;
 use super::tokens::{Scope, authorization};
 use crate::app::{AppState, now_ms};
+use crate::config::AdminToken;
 use crate::public::input::read_body;
 use crate::status::{ApiError, ErrorCode};
 
@@ -98,14 +102,51 @@ pub struct Published {
     pub activated: bool,
 }
 
-fn key(path: &(String, String)) -> Result<EndpointKey, ApiError> {
-    for (field, part) in [("namespace", &path.0), ("name", &path.1)] {
+/// An endpoint's path: `{namespace}/{name}`, each [`switchyard_storage::NAME_RULE`] (a 400 names
+/// the one that is not).
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Path)]
+pub struct EndpointPath {
+    /// First path segment.
+    #[param(pattern = "^[a-z0-9][a-z0-9_-]{0,63}$")]
+    pub namespace: String,
+    /// Second path segment.
+    #[param(pattern = "^[a-z0-9][a-z0-9_-]{0,63}$")]
+    pub name: String,
+}
+
+/// One revision's path: `{namespace}/{name}/revisions/{revision}`.
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Path)]
+pub struct RevisionPath {
+    /// First path segment.
+    #[param(pattern = "^[a-z0-9][a-z0-9_-]{0,63}$")]
+    pub namespace: String,
+    /// Second path segment.
+    #[param(pattern = "^[a-z0-9][a-z0-9_-]{0,63}$")]
+    pub name: String,
+    /// The revision's number (a path that is not one is no resource: 404).
+    pub revision: u32,
+}
+
+/// The token (401 without a valid one, before anything else is looked at), the endpoint of the
+/// path (400 naming the invalid part) and the token's scope over it (403).
+fn authorize<'s>(
+    state: &'s AppState,
+    http: &HttpRequest,
+    namespace: &str,
+    name: &str,
+) -> Result<(&'s AdminToken, EndpointKey), ApiError> {
+    let token = state.tokens.authenticate(authorization(http))?;
+    for (field, part) in [("namespace", namespace), ("name", name)] {
         if !switchyard_storage::is_valid_name(part) {
             let rule = switchyard_storage::NAME_RULE;
             return Err(ApiError::bad_field(field, format!("`{part}` is not a valid {field}: use {rule}")));
         }
     }
-    Ok(EndpointKey::new(path.0.as_str(), path.1.as_str()))
+    let key = EndpointKey::new(namespace, name);
+    let token = state.tokens.permit(token, Scope::Namespace(&key.namespace))?;
+    Ok((token, key))
 }
 
 fn store_error(e: impl std::fmt::Display) -> ApiError {
@@ -122,7 +163,10 @@ fn changed(state: &AppState, key: &EndpointKey, outcome: Outcome) -> HttpRespons
 
 /// Every endpoint the token's scopes cover, with its routing.
 #[utoipa::path(tag = "endpoints", security(("bearer" = [])),
-    responses((status = 200, body = Vec<EndpointSummary>), (status = 401, body = super::ErrorBody)))]
+    responses(
+        (status = 200, description = "the endpoints the token's scopes cover", body = Vec<EndpointSummary>),
+        (status = 401, description = "no valid admin token", body = ErrorBody),
+    ))]
 #[get("/endpoints")]
 pub async fn list_endpoints(http: HttpRequest, state: Data<AppState>) -> Result<HttpResponse, ApiError> {
     let token = state.tokens.authorize(authorization(&http), Scope::Any)?;
@@ -137,20 +181,29 @@ pub async fn list_endpoints(http: HttpRequest, state: Data<AppState>) -> Result<
 
 /// Publishes a new revision: the body is the script, or JSON `{source, notes}`.
 #[utoipa::path(tag = "endpoints", security(("bearer" = [])),
-    params(("namespace" = String, Path), ("name" = String, Path)),
-    request_body(content = PublishRequest, description = "JSON, or the script as text/javascript"),
-    responses((status = 201, body = Published), (status = 400, body = super::ErrorBody),
-        (status = 401, body = super::ErrorBody), (status = 403, body = super::ErrorBody),
-        (status = 413, body = super::ErrorBody), (status = 422, body = super::ErrorBody)))]
+    params(EndpointPath),
+    request_body(description = "JSON `{source, notes}`, or the script itself as any other content type",
+        content((PublishRequest = "application/json",
+                example = json!({"source": "export default (req) => ({hello: req.query.name})", "notes": "first"})),
+            (String = "text/javascript", example = json!("export default () => ({ok: true})")))),
+    responses(
+        (status = 201, description = "stored; active if it is the endpoint's first", body = Published),
+        (status = 400, description = "a bad path or body, named in `field` where there is one", body = ErrorBody),
+        (status = 401, description = "no valid admin token", body = ErrorBody),
+        (status = 403, description = "the token does not cover the namespace", body = ErrorBody),
+        (status = 409, description = "no revision numbers left, or the cluster refused it", body = ErrorBody),
+        (status = 413, description = "a script over `server.max_script_bytes`", body = ErrorBody),
+        (status = 422, description = "it does not compile (`line`, `column`); nothing stored", body = ErrorBody),
+        (status = 503, description = "no majority to take the write in time; nothing applied", body = ErrorBody),
+    ))]
 #[post("/endpoints/{namespace}/{name}/revisions")]
 pub async fn publish(
     http: HttpRequest,
-    path: Path<(String, String)>,
+    path: Path<EndpointPath>,
     payload: Payload,
     state: Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let key = key(&path)?;
-    let token = state.tokens.authorize(authorization(&http), Scope::Namespace(&key.namespace))?;
+    let (token, key) = authorize(&state, &http, &path.namespace, &path.name)?;
     let payload = read_body(&http, payload, state.node.config.server.max_script_bytes).await?;
     let is_json = http
         .headers()
@@ -167,6 +220,9 @@ pub async fn publish(
     };
     if request.source.trim().is_empty() {
         return Err(ApiError::bad_field("source", "the script is empty"));
+    }
+    if let Some(error) = nul_character(&request.source) {
+        return Err(compile_error(error));
     }
     let sha256 = sha256_hex(&request.source);
     state.endpoints.compiled().get_or_compile(&sha256, &request.source).map_err(compile_error)?;
@@ -193,6 +249,22 @@ pub async fn publish(
     }
 }
 
+/// The engine takes a source as a C string, so one with a NUL character (U+0000) never reaches its
+/// compiler (the engine fails instead: a 500 the schema fuzzing found). It is refused as the
+/// compile error it is, with the line and column of the first NUL.
+fn nul_character(source: &str) -> Option<ScriptError> {
+    let before = &source[..source.find('\0')?];
+    let line = before.matches('\n').count() + 1;
+    let column = before.rsplit('\n').next().unwrap_or_default().chars().count() + 1;
+    Some(ScriptError::Compile(JsException {
+        name: "SyntaxError".into(),
+        message: "a NUL character (U+0000), which the script engine cannot read".into(),
+        line: u32::try_from(line).ok(),
+        column: u32::try_from(column).ok(),
+        stack: None,
+    }))
+}
+
 fn compile_error(error: ScriptError) -> ApiError {
     match error {
         ScriptError::Compile(e) => {
@@ -208,16 +280,21 @@ fn compile_error(error: ScriptError) -> ApiError {
 
 /// One endpoint: routing, rollback history and every revision.
 #[utoipa::path(tag = "endpoints", security(("bearer" = [])),
-    params(("namespace" = String, Path), ("name" = String, Path)),
-    responses((status = 200, body = EndpointDetail), (status = 404, body = super::ErrorBody)))]
+    params(EndpointPath),
+    responses(
+        (status = 200, description = "routing, rollback history, every revision", body = EndpointDetail),
+        (status = 400, description = "a namespace or name that is not valid, named in `field`", body = ErrorBody),
+        (status = 401, description = "no valid admin token", body = ErrorBody),
+        (status = 403, description = "the token does not cover the namespace", body = ErrorBody),
+        (status = 404, description = "no such endpoint", body = ErrorBody),
+    ))]
 #[get("/endpoints/{namespace}/{name}")]
 pub async fn show_endpoint(
     http: HttpRequest,
-    path: Path<(String, String)>,
+    path: Path<EndpointPath>,
     state: Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let key = key(&path)?;
-    state.tokens.authorize(authorization(&http), Scope::Namespace(&key.namespace))?;
+    let (_, key) = authorize(&state, &http, &path.namespace, &path.name)?;
     let record = state
         .store
         .endpoint(&key)
@@ -233,17 +310,22 @@ pub async fn show_endpoint(
 
 /// One revision with its source (also of a deleted endpoint: revisions are kept).
 #[utoipa::path(tag = "endpoints", security(("bearer" = [])),
-    params(("namespace" = String, Path), ("name" = String, Path), ("revision" = u32, Path)),
-    responses((status = 200, body = RevisionRecord), (status = 404, body = super::ErrorBody)))]
+    params(RevisionPath),
+    responses(
+        (status = 200, description = "the revision with its source", body = RevisionRecord),
+        (status = 400, description = "a namespace or name that is not valid, named in `field`", body = ErrorBody),
+        (status = 401, description = "no valid admin token", body = ErrorBody),
+        (status = 403, description = "the token does not cover the namespace", body = ErrorBody),
+        (status = 404, description = "no such revision (or a revision that is not a number)", body = ErrorBody),
+    ))]
 #[get("/endpoints/{namespace}/{name}/revisions/{revision}")]
 pub async fn show_revision(
     http: HttpRequest,
-    path: Path<(String, String, u32)>,
+    path: Path<RevisionPath>,
     state: Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let (namespace, name, number) = path.into_inner();
-    let key = key(&(namespace, name))?;
-    state.tokens.authorize(authorization(&http), Scope::Namespace(&key.namespace))?;
+    let (_, key) = authorize(&state, &http, &path.namespace, &path.name)?;
+    let number = path.revision;
     let record = state
         .store
         .revision(&key, number)
@@ -254,19 +336,26 @@ pub async fn show_revision(
 
 /// Sets routing: the active revision, a canary share, A/B variants.
 #[utoipa::path(tag = "endpoints", security(("bearer" = [])),
-    params(("namespace" = String, Path), ("name" = String, Path)),
+    params(EndpointPath),
     request_body = Routing,
-    responses((status = 200, body = Changed), (status = 400, body = super::ErrorBody),
-        (status = 404, body = super::ErrorBody), (status = 409, body = super::ErrorBody)))]
+    responses(
+        (status = 200, description = "routing set", body = Changed),
+        (status = 400, description = "a bad path or body, named in `field`", body = ErrorBody),
+        (status = 401, description = "no valid admin token", body = ErrorBody),
+        (status = 403, description = "the token does not cover the namespace", body = ErrorBody),
+        (status = 404, description = "no such endpoint", body = ErrorBody),
+        (status = 409, description = "a revision the endpoint does not have, or over 100 % in all", body = ErrorBody),
+        (status = 413, description = "a body over 64 KiB", body = ErrorBody),
+        (status = 503, description = "no majority to take the write in time; nothing applied", body = ErrorBody),
+    ))]
 #[put("/endpoints/{namespace}/{name}/routing")]
 pub async fn set_routing(
     http: HttpRequest,
-    path: Path<(String, String)>,
+    path: Path<EndpointPath>,
     payload: Payload,
     state: Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let key = key(&path)?;
-    let token = state.tokens.authorize(authorization(&http), Scope::Namespace(&key.namespace))?;
+    let (token, key) = authorize(&state, &http, &path.namespace, &path.name)?;
     let payload = read_body(&http, payload, body::SMALL_BODY).await?;
     let routing: Routing = body::json(&payload)?;
     let command = Command::SetRouting { endpoint: key.clone(), routing, author: token.name.clone(), at_ms: now_ms() };
@@ -277,17 +366,23 @@ pub async fn set_routing(
 
 /// Makes the previously active revision active again and clears the canary.
 #[utoipa::path(tag = "endpoints", security(("bearer" = [])),
-    params(("namespace" = String, Path), ("name" = String, Path)),
-    responses((status = 200, body = Changed), (status = 404, body = super::ErrorBody),
-        (status = 409, body = super::ErrorBody)))]
+    params(EndpointPath),
+    responses(
+        (status = 200, description = "rolled back", body = Changed),
+        (status = 400, description = "a namespace or name that is not valid, named in `field`", body = ErrorBody),
+        (status = 401, description = "no valid admin token", body = ErrorBody),
+        (status = 403, description = "the token does not cover the namespace", body = ErrorBody),
+        (status = 404, description = "no such endpoint", body = ErrorBody),
+        (status = 409, description = "no previously active revision to go back to", body = ErrorBody),
+        (status = 503, description = "no majority to take the write in time; nothing applied", body = ErrorBody),
+    ))]
 #[post("/endpoints/{namespace}/{name}/rollback")]
 pub async fn rollback(
     http: HttpRequest,
-    path: Path<(String, String)>,
+    path: Path<EndpointPath>,
     state: Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let key = key(&path)?;
-    let token = state.tokens.authorize(authorization(&http), Scope::Namespace(&key.namespace))?;
+    let (token, key) = authorize(&state, &http, &path.namespace, &path.name)?;
     let command = Command::Rollback { endpoint: key.clone(), author: token.name.clone(), at_ms: now_ms() };
     let outcome = state.write(command).await?;
     tracing::info!(endpoint = %key, author = %token.name, ?outcome, "rolled back");
@@ -296,18 +391,42 @@ pub async fn rollback(
 
 /// Removes the endpoint from serving (its revisions stay readable, and in the audit log).
 #[utoipa::path(tag = "endpoints", security(("bearer" = [])),
-    params(("namespace" = String, Path), ("name" = String, Path)),
-    responses((status = 200, body = Changed), (status = 404, body = super::ErrorBody)))]
+    params(EndpointPath),
+    responses(
+        (status = 200, description = "no longer served", body = Changed),
+        (status = 400, description = "a namespace or name that is not valid, named in `field`", body = ErrorBody),
+        (status = 401, description = "no valid admin token", body = ErrorBody),
+        (status = 403, description = "the token does not cover the namespace", body = ErrorBody),
+        (status = 404, description = "no such endpoint", body = ErrorBody),
+        (status = 409, description = "the change contradicts the store or the cluster", body = ErrorBody),
+        (status = 503, description = "no majority to take the write in time; nothing applied", body = ErrorBody),
+    ))]
 #[delete("/endpoints/{namespace}/{name}")]
 pub async fn delete_endpoint(
     http: HttpRequest,
-    path: Path<(String, String)>,
+    path: Path<EndpointPath>,
     state: Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let key = key(&path)?;
-    let token = state.tokens.authorize(authorization(&http), Scope::Namespace(&key.namespace))?;
+    let (token, key) = authorize(&state, &http, &path.namespace, &path.name)?;
     let command = Command::Delete { endpoint: key.clone(), author: token.name.clone(), at_ms: now_ms() };
     let outcome = state.write(command).await?;
     tracing::info!(endpoint = %key, author = %token.name, "deleted");
     Ok(changed(&state, &key, outcome))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_nul_character_is_a_compile_error_at_its_line_and_column() {
+        assert_eq!(nul_character("export default () => 1\n"), None);
+        let Some(ScriptError::Compile(e)) = nul_character("export default () => {\n  return 'a\0b'\n}") else {
+            panic!("a NUL is a compile error");
+        };
+        assert_eq!((e.name.as_str(), e.line, e.column), ("SyntaxError", Some(2), Some(12)));
+        let api = compile_error(ScriptError::Compile(e));
+        assert_eq!((api.status(), api.details["line"].as_u64()), (422, Some(2)));
+        assert!(matches!(nul_character("\0"), Some(ScriptError::Compile(JsException { column: Some(1), .. }))));
+    }
 }

@@ -5,6 +5,7 @@
 use actix_web::web::{Data, Path};
 use actix_web::{HttpRequest, HttpResponse, get};
 
+use super::ErrorBody;
 use super::tokens::{Scope, authorization};
 use crate::app::AppState;
 use crate::observe::history::HistoryView;
@@ -14,9 +15,12 @@ use crate::status::{ApiError, ErrorCode};
 /// One request's fan-out, kept because the request carried `X-Switchyard-Trace: 1`.
 #[utoipa::path(tag = "observe", security(("bearer" = [])),
     params(("request_id" = String, Path, description = "the X-Request-Id the request was answered with")),
-    responses((status = 200, body = Trace),
-        (status = 401, body = super::ErrorBody), (status = 403, body = super::ErrorBody),
-        (status = 404, description = "never traced, or no longer kept", body = super::ErrorBody)))]
+    responses(
+        (status = 200, description = "the request's fan-out", body = Trace),
+        (status = 401, description = "no valid admin token", body = ErrorBody),
+        (status = 403, description = "the token does not cover the traced endpoint's namespace", body = ErrorBody),
+        (status = 404, description = "never traced, or no longer kept", body = ErrorBody),
+    ))]
 #[get("/traces/{request_id}")]
 pub async fn show_trace(
     http: HttpRequest,
@@ -42,7 +46,10 @@ pub async fn show_trace(
 
 /// The last hour of every dependency and endpoint at 10-second resolution.
 #[utoipa::path(tag = "observe", security(("bearer" = [])),
-    responses((status = 200, body = HistoryView), (status = 401, body = super::ErrorBody)))]
+    responses(
+        (status = 200, description = "every series, oldest point first", body = HistoryView),
+        (status = 401, description = "no valid admin token", body = ErrorBody),
+    ))]
 #[get("/stats/history")]
 pub async fn show_history(http: HttpRequest, state: Data<AppState>) -> Result<HttpResponse, ApiError> {
     state.tokens.authorize(authorization(&http), Scope::Any)?;

@@ -54,25 +54,36 @@ impl AdminTokens {
     /// The token of `authorization` (an `Authorization` header value), if it covers `scope`:
     /// 401 without a valid token, 403 outside its scopes.
     pub fn authorize(&self, authorization: Option<&str>, scope: Scope<'_>) -> Result<&AdminToken, ApiError> {
+        let token = self.authenticate(authorization)?;
+        self.permit(token, scope)
+    }
+
+    /// The token of `authorization`, whatever it covers: 401 without a valid token. Handlers whose
+    /// scope depends on the request (an endpoint's namespace) call this before looking at the
+    /// request, so a caller without a valid token learns nothing but that it needs one (design §11).
+    pub fn authenticate(&self, authorization: Option<&str>) -> Result<&AdminToken, ApiError> {
         let presented = authorization.and_then(|h| h.strip_prefix("Bearer ")).map(str::trim);
-        let Some(token) = self.identify(presented) else {
+        self.identify(presented).ok_or_else(|| {
             let message = if presented.is_none() {
                 "an admin token is required: `Authorization: Bearer <token>`"
             } else {
                 "this admin token is not valid"
             };
-            return Err(ApiError::unauthorized(message));
-        };
+            ApiError::unauthorized(message)
+        })
+    }
+
+    /// `token`, if it covers `scope`: 403 otherwise.
+    pub fn permit<'t>(&self, token: &'t AdminToken, scope: Scope<'_>) -> Result<&'t AdminToken, ApiError> {
         if self.allows(token, scope) {
-            Ok(token)
-        } else {
-            let what = match scope {
-                Scope::Namespace(ns) => format!("namespace `{ns}`"),
-                Scope::Everything | Scope::Any => "this resource (it needs scope `*`)".to_owned(),
-            };
-            Err(ApiError::new(ErrorCode::Forbidden, format!("token `{}` may not change {what}", token.name))
-                .with("scopes", token.scopes.clone()))
+            return Ok(token);
         }
+        let what = match scope {
+            Scope::Namespace(ns) => format!("namespace `{ns}`"),
+            Scope::Everything | Scope::Any => "this resource (it needs scope `*`)".to_owned(),
+        };
+        Err(ApiError::new(ErrorCode::Forbidden, format!("token `{}` may not change {what}", token.name))
+            .with("scopes", token.scopes.clone()))
     }
 
     /// Whether `token` covers `scope`.
