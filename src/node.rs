@@ -13,6 +13,7 @@ use switchyard_endpoints::Dependencies;
 
 use crate::config::Config;
 use crate::demo::{Chaos, ChaosBackend, DemoServices};
+use crate::live::limits::LiveLimits;
 
 /// A node's started dependencies. Cheap to clone.
 #[derive(Clone)]
@@ -26,6 +27,8 @@ pub struct Node {
     /// Each dependency's chaos switch (the admin API's latency monkey), in front of its backend
     /// whatever its kind.
     pub chaos: Arc<BTreeMap<String, Chaos>>,
+    /// The script limits in force: `config.scripts` at start, changed by the admin API since.
+    pub script_limits: Arc<LiveLimits>,
 }
 
 impl Node {
@@ -51,6 +54,7 @@ impl Node {
             Ok(backend)
         })?;
         Ok(Self {
+            script_limits: Arc::new(LiveLimits::new(config.scripts.clone())),
             config: Arc::new(config),
             dependencies: Arc::new(Dependencies::new(registry)),
             demo,

@@ -1,7 +1,7 @@
 //! The admin listener (design §10, default 127.0.0.1:8081): the management API under `/admin/v1`
 //! (endpoints and their revisions, routing, rollback, delete, audit, dependencies, chaos, the
-//! cluster, traces, history), the peers' Raft traffic under `/cluster/v1` ([`crate::cluster::rpc`]),
-//! the streams, dashboard and metrics ([`crate::observe`]), its
+//! script limits, the cluster, traces, history), the peers' Raft traffic under `/cluster/v1`
+//! ([`crate::cluster::rpc`]), the streams, dashboard and metrics ([`crate::observe`]), its
 //! OpenAPI 3 document at `/admin/v1/openapi.json` — generated from the handlers and their types by
 //! utoipa, never written by hand — and `/healthz`, `/readyz`.
 //!
@@ -14,6 +14,7 @@ pub mod cluster;
 pub mod dependencies;
 pub mod endpoints;
 pub mod observe;
+pub mod scripts;
 pub mod tokens;
 
 use std::future::Future;
@@ -123,6 +124,8 @@ fn api() -> scope::Scope<
         .service(dependencies::update_settings)
         .service(dependencies::set_chaos)
         .service(dependencies::clear_chaos)
+        .service(scripts::show_limits)
+        .service(scripts::update_limits)
         .service(audit::read_audit)
         .service(cluster::show_cluster)
         .service(cluster::init_cluster)

@@ -8,6 +8,7 @@
 //! when a request pins one ([`LiveEndpoints::pinned`]).
 
 pub mod compiled;
+pub mod limits;
 pub mod runaway;
 
 use std::collections::HashMap;

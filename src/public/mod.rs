@@ -117,7 +117,7 @@ async fn handle(
     let Some(permit) = resolved.try_enter(concurrency) else {
         return fail(ApiError::endpoint_busy(&endpoint, concurrency), &endpoint, &mut end);
     };
-    if let Some(settings) = runaway::settings(&state.node.config.scripts) {
+    if let Some(settings) = runaway::settings(&state.node.script_limits.current()) {
         let now = tokio::time::Instant::now();
         let gate = state.runaways.gate(&endpoint, resolved.revision.number, now);
         match gate.enter(&settings, now) {

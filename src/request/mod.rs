@@ -30,7 +30,7 @@ pub struct Execution {
 pub fn start(node: &Node, script: &CompiledScript, context: &RequestContext, streaming: bool) -> Execution {
     let dispatch = RequestDispatch::new(Arc::clone(&node.dependencies));
     let request = ScriptRequest { req_json: context.to_json(), streaming };
-    let run = script::run(script, request, Rc::new(dispatch.clone()), &node.config.scripts);
+    let run = script::run(script, request, Rc::new(dispatch.clone()), &node.script_limits.current());
     Execution { run, dispatch }
 }
 
