@@ -3,7 +3,8 @@
 //! overflow is still stopped with `limit` and its runtime is not pooled again; limits lowered after
 //! a runtime was pooled bind it on its next request; and no function constructor — async,
 //! generator, async generator, `Function` itself reached through `.constructor` chains — nor `eval`
-//! runs any code, in a reused context or a fresh one.
+//! runs any code, in a reused context or a fresh one; nor does `import()` reach a module the
+//! context holds (the prelude, another namespace's revision and its source).
 
 mod support;
 
@@ -233,5 +234,35 @@ fn function_constructors_and_eval_stay_refused_and_run_nothing() {
             }
             assert!(logs.is_empty(), "{name}: no constructed body ran: {logs:?}");
         }
+    });
+}
+
+#[test]
+fn import_reaches_no_module_the_context_holds() {
+    local(async {
+        let limits = one_runtime(ScriptLimits::default());
+        let secret = "const key = 'team-secret-42';\nexport default (req) => ({ key })";
+        assert_eq!(document("other/secret@1", secret, &limits).await, json!({"key": "team-secret-42"}));
+        let created = runtimes_created_here();
+        let thief = r#"export default async function handle() {
+  const out = [];
+  for (const name of ["other/secret@1", "switchyard:prelude", "t/thief@1", "./secret@1", "data:text/javascript,export default 1"]) {
+    try {
+      const module = await import(name);
+      out.push(String(module.default));
+    } catch (e) {
+      out.push(e.name);
+    }
+  }
+  return out;
+}"#;
+        let refused = json!(["ReferenceError", "ReferenceError", "ReferenceError", "ReferenceError", "ReferenceError"]);
+        assert_eq!(document("t/thief@1", thief, &limits).await, refused);
+        assert_eq!(runtimes_created_here(), created, "in the context that loaded other/secret@1");
+        let fresh = format!("{thief}\nconst unused = 1;\nexport {{ unused }};");
+        let fresh = fresh.replace("export default async function handle", "async function handle");
+        let fresh = format!("{fresh}\nexport {{ handle as default }};");
+        assert!(!compile("t/thief@2", &fresh).unwrap().runs_warm());
+        assert_eq!(document("t/thief@2", &fresh, &limits).await, refused, "nor in a fresh context");
     });
 }

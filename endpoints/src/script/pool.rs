@@ -9,12 +9,18 @@
 //!
 //! The memory and stack limits are applied each time a runtime is taken, so limits changed at run
 //! time (`PUT /admin/v1/scripts/limits`) reach the runtimes already pooled.
+//!
+//! A runtime refuses every module import, `import()` included ([`NoImports`]): the modules a warm
+//! context holds — the prelude, and the factory of every revision it has served, whatever its
+//! namespace — are not for a script to load, run or read the source of.
 
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use rquickjs::AsyncRuntime;
+use rquickjs::loader::{ImportAttributes, Loader, Resolver};
+use rquickjs::module::Declared;
+use rquickjs::{AsyncRuntime, Ctx, Exception, Module};
 
 use super::limits::ScriptLimits;
 use super::meter::{Meter, MeterState};
@@ -43,6 +49,7 @@ pub(crate) async fn take(limits: &ScriptLimits) -> rquickjs::Result<Pooled> {
         None => {
             let meter = MeterState::new(limits.memory_bytes);
             let runtime = AsyncRuntime::new_with_alloc(Meter(Rc::clone(&meter)))?;
+            runtime.set_loader(NoImports, NoImports).await;
             CREATED_HERE.with(|created| created.set(created.get() + 1));
             Pooled { warm: None, runtime, meter }
         }
@@ -51,6 +58,35 @@ pub(crate) async fn take(limits: &ScriptLimits) -> rquickjs::Result<Pooled> {
     pooled.meter.set_limit(limits.memory_bytes);
     pooled.runtime.set_max_stack_size(limits.stack_bytes).await;
     Ok(pooled)
+}
+
+/// The module resolver and loader of every pooled runtime: no name resolves, so a script's
+/// `import(…)` rejects — also for a module the context has loaded already (the resolver is asked
+/// before the loaded modules are looked at). Revisions cannot import statically (a publish refuses
+/// it), and the runner loads the prelude and revisions from bytecode, which asks neither.
+struct NoImports;
+
+impl Resolver for NoImports {
+    fn resolve<'js>(
+        &mut self,
+        ctx: &Ctx<'js>,
+        _base: &str,
+        name: &str,
+        _attributes: Option<ImportAttributes<'js>>,
+    ) -> rquickjs::Result<String> {
+        Err(Exception::throw_reference(ctx, &format!("cannot import `{name}`: endpoint scripts import no modules")))
+    }
+}
+
+impl Loader for NoImports {
+    fn load<'js>(
+        &mut self,
+        ctx: &Ctx<'js>,
+        name: &str,
+        _attributes: Option<ImportAttributes<'js>>,
+    ) -> rquickjs::Result<Module<'js, Declared>> {
+        Err(Exception::throw_reference(ctx, &format!("cannot import `{name}`: endpoint scripts import no modules")))
+    }
 }
 
 /// Returns a clean runtime for the next request of this thread (beyond the pool size it is dropped).
