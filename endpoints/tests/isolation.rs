@@ -3,7 +3,7 @@
 //! object, the prototypes of the built-ins (also those reachable only through an instance), `JSON`,
 //! `Promise`, the script API, module-scope variables, the legacy RegExp statics, finalizers, the
 //! engine's stack-trace hook and limit (`Error.prepareStackTrace`, `Error.stackTraceLimit`: setters
-//! that freezing does not stop) — and the second, on the same runtime (no runtime was created in
+//! that freezing does not stop), a revision's `import.meta` — and the second, on the same runtime (no runtime was created in
 //! between), looks for traces. A request that leaves a job or a call behind takes its runtime with
 //! it: what the leftover would do never happens during the next request.
 
@@ -277,5 +277,22 @@ fn an_un_awaited_call_never_answers_into_the_next_request() {
         assert_eq!((seen, logs.len()), (json!("Bob"), 0), "no late reply was logged during it");
         assert_eq!((second.calls.borrow().len(), first.calls.borrow().len()), (1, 2), "nor a call made");
         assert_eq!(runtimes_created_here(), created + 1, "the next request ran on a fresh runtime");
+    });
+}
+
+#[test]
+fn import_meta_is_not_a_channel_between_requests_of_one_revision() {
+    local(async {
+        // The factory module's `import.meta` is the one object all requests of a revision share.
+        let source = "export default () => {
+  const seen = import.meta.last ?? null;
+  let wrote;
+  try { import.meta.last = 'the previous request'; wrote = 'changed'; } catch (e) { wrote = e.name; }
+  return [seen, wrote];
+}";
+        assert_eq!(answer("t/meta", source, FakeDispatch::new()).await, json!([null, "TypeError"]));
+        let created = runtimes_created_here();
+        assert_eq!(answer("t/meta", source, FakeDispatch::new()).await, json!([null, "TypeError"]));
+        assert_eq!(runtimes_created_here(), created, "both ran in the one warm context");
     });
 }

@@ -1,7 +1,8 @@
 //! A warm context: one per pooled runtime, set up once — the sandbox's built-ins, the natives, the
 //! prelude — and then frozen by the prelude's `lockdown()`, so request after request can run in it
 //! and none can change what the next one sees. Each request gets module scope of its own by calling
-//! its revision's *factory* ([`super::factory`]): the revision's top level runs afresh inside it.
+//! its revision's *factory* ([`super::factory`]): the revision's top level runs afresh inside it;
+//! the factory module's `import.meta`, which every call would share, is frozen too.
 //!
 //! What a request could still leave behind is checked by the runner as for a fresh context (a
 //! pending job, a native future still running, a tripped limit: the runtime and this context are
@@ -15,7 +16,7 @@ use std::cell::RefCell;
 use std::rc::Rc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use rquickjs::{AsyncContext, AsyncRuntime, Function, Module, Persistent, Promise};
+use rquickjs::{AsyncContext, AsyncRuntime, Function, Module, Object, Persistent, Promise};
 
 use super::bytecode::Bytecode;
 use super::natives::{self, EnvSlot};
@@ -81,6 +82,10 @@ impl WarmContext {
             .async_with(async move |ctx| {
                 let (module, ready): (Module<'_, _>, Promise<'_>) = bytecode.load(&ctx)?.eval()?;
                 ready.into_future::<()>().await?;
+                // The module's `import.meta` is the one object every request of this revision would
+                // share: frozen like the rest of the realm.
+                let freeze: Function = ctx.globals().get::<_, Object>("Object")?.get("freeze")?;
+                freeze.call::<_, ()>((module.meta()?,))?;
                 let factory: Function = module.get("default")?;
                 Ok::<_, rquickjs::Error>(Persistent::save(&ctx, factory))
             })
