@@ -78,6 +78,15 @@ pub struct ServerConfig {
     pub max_audit_page: usize,
     /// Seed of the demo services' data.
     pub demo_seed: u64,
+    /// Largest request head (request line and headers) either listener reads; larger answers 431.
+    pub max_header_bytes: usize,
+    /// Connections each listener holds at once, split over its workers; beyond, new connections
+    /// wait in the kernel's accept queue.
+    pub max_connections: usize,
+    /// How long a client may take to send a request head; slower ones are answered 408 and closed.
+    pub request_head_timeout_ms: u64,
+    /// How long an idle keep-alive connection stays open; 0 closes each connection after its answer.
+    pub keep_alive_ms: u64,
 }
 
 impl Default for ServerConfig {
@@ -93,6 +102,10 @@ impl Default for ServerConfig {
             max_script_bytes: 256 * 1024,
             max_audit_page: 1000,
             demo_seed: 42,
+            max_header_bytes: 32 * 1024,
+            max_connections: 10_000,
+            request_head_timeout_ms: 5_000,
+            keep_alive_ms: 5_000,
         }
     }
 }
@@ -234,6 +247,17 @@ impl Config {
         if self.server.endpoint_concurrency == 0 {
             return Err(err("server.endpoint_concurrency", "must be at least 1"));
         }
+        if !(1024..=crate::listener::HEAD_BUFFER_LIMIT).contains(&self.server.max_header_bytes) {
+            let range =
+                format!("must be between 1024 and {} (actix-http's own limit)", crate::listener::HEAD_BUFFER_LIMIT);
+            return Err(err("server.max_header_bytes", &range));
+        }
+        if self.server.max_connections == 0 {
+            return Err(err("server.max_connections", "must be at least 1"));
+        }
+        if self.server.request_head_timeout_ms == 0 {
+            return Err(err("server.request_head_timeout_ms", "must be at least 1"));
+        }
         if self.auth.jwt_secret.as_deref().is_some_and(|s| s.len() < 16) {
             return Err(err("auth.jwt_secret", "must be at least 16 characters"));
         }
@@ -286,6 +310,19 @@ mod tests {
         c = Config::default();
         c.server.max_body_bytes = 0;
         assert_eq!(c.validate().unwrap_err().field, "server.max_body_bytes");
+        let cases = [
+            ((1023, 1, 1), "server.max_header_bytes"),
+            ((131_073, 1, 1), "server.max_header_bytes"),
+            ((131_072, 0, 1), "server.max_connections"),
+            ((1024, 1, 0), "server.request_head_timeout_ms"),
+        ];
+        for ((header, connections, head_timeout), field) in cases {
+            c = Config::default();
+            c.server.max_header_bytes = header;
+            c.server.max_connections = connections;
+            c.server.request_head_timeout_ms = head_timeout;
+            assert_eq!(c.validate().unwrap_err().field, field);
+        }
     }
 
     #[test]

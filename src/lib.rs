@@ -14,6 +14,7 @@ pub mod cluster;
 pub mod config;
 pub mod data_dir;
 pub mod demo;
+pub mod listener;
 pub mod live;
 pub mod local_run;
 pub mod logging;

@@ -47,6 +47,8 @@ pub enum ErrorCode {
     Conflict,
     /// A body over its limit (413).
     PayloadTooLarge,
+    /// A request head (request line and headers) over `server.max_header_bytes` (431).
+    HeadersTooLarge,
     /// A script that does not compile (422).
     CompileError,
     /// The endpoint's own concurrency limit is exhausted (503).
@@ -82,6 +84,7 @@ impl ErrorCode {
             ErrorCode::Forbidden => "forbidden",
             ErrorCode::Conflict => "conflict",
             ErrorCode::PayloadTooLarge => "payload_too_large",
+            ErrorCode::HeadersTooLarge => "headers_too_large",
             ErrorCode::CompileError => "compile_error",
             ErrorCode::EndpointBusy => "endpoint_busy",
             ErrorCode::Dependency(_) => "dependency",
@@ -104,6 +107,7 @@ impl ErrorCode {
             ErrorCode::Forbidden => 403,
             ErrorCode::Conflict => 409,
             ErrorCode::PayloadTooLarge => 413,
+            ErrorCode::HeadersTooLarge => 431,
             ErrorCode::CompileError => 422,
             ErrorCode::EndpointBusy | ErrorCode::Unavailable | ErrorCode::Suspended | ErrorCode::StoreFailed => 503,
             ErrorCode::InsufficientStorage => 507,
@@ -125,6 +129,7 @@ impl ErrorCode {
             | ErrorCode::Forbidden
             | ErrorCode::Conflict
             | ErrorCode::PayloadTooLarge
+            | ErrorCode::HeadersTooLarge
             | ErrorCode::CompileError => Fault::Caller,
             // The backend refused the arguments the *script* sent: the script's fault.
             ErrorCode::Dependency(ErrorKind::BadRequest) => Fault::Script,
@@ -221,6 +226,15 @@ impl ApiError {
     /// A request body over the limit (413).
     pub fn payload_too_large(limit: usize) -> Self {
         Self::new(ErrorCode::PayloadTooLarge, format!("the request body exceeds {limit} bytes")).with("limit", limit)
+    }
+
+    /// A request head over the limit (431).
+    pub fn headers_too_large(bytes: usize, limit: usize) -> Self {
+        Self::new(
+            ErrorCode::HeadersTooLarge,
+            format!("the request line and headers take {bytes} bytes, more than the limit of {limit}"),
+        )
+        .with("limit", limit)
     }
 
     /// The endpoint's own concurrency limit is exhausted (503).
@@ -380,6 +394,7 @@ mod tests {
             (Forbidden, 403, Fault::Caller, false),
             (Conflict, 409, Fault::Caller, false),
             (PayloadTooLarge, 413, Fault::Caller, false),
+            (HeadersTooLarge, 431, Fault::Caller, false),
             (CompileError, 422, Fault::Caller, false),
             (EndpointBusy, 503, Fault::Server, true),
             (Dependency(ErrorKind::Timeout), 502, Fault::Backend, true),

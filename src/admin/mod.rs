@@ -28,6 +28,8 @@ use utoipa::{Modify, OpenApi, ToSchema};
 use utoipa_actix_web::{AppExt, scope};
 
 use crate::app::AppState;
+use crate::listener::{Bounds, Guard};
+use crate::observe::responses::Listener;
 use crate::status::ApiError;
 
 /// The shape of every error answer (design §11).
@@ -77,12 +79,17 @@ pub fn serve(
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + 'static,
 ) -> std::io::Result<impl Future<Output = std::io::Result<()>>> {
+    // Two workers: the admin API is light, and its streams mostly wait.
+    const WORKERS: usize = 2;
+    let bounds = Bounds::new(&state.node.config.server, WORKERS);
+    let guard = Guard::new(Listener::Admin, state.node.config.server.max_header_bytes, state.observe.responses.clone());
     let data = web::Data::new(state);
     actix_web::rt::spawn(crate::observe::history::run(std::sync::Arc::downgrade(&data.clone().into_inner())));
     // Built once; registered before the `/admin/v1` scope, which would otherwise claim its path.
     let document = web::Data::new(openapi_document());
     let server = HttpServer::new(move || {
         App::new()
+            .wrap(guard.clone())
             .app_data(data.clone())
             .app_data(
                 web::PathConfig::default()
@@ -101,7 +108,10 @@ pub fn serve(
             .route("/readyz", web::get().to(crate::status::readyz))
             .default_service(web::to(not_found))
     })
-    .workers(2)
+    .workers(WORKERS)
+    .max_connections(bounds.connections_per_worker)
+    .client_request_timeout(bounds.head_timeout)
+    .keep_alive(bounds.keep_alive)
     .disable_signals()
     .listen(listener)?
     .run();

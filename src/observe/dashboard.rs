@@ -69,5 +69,6 @@ pub fn scrape(state: &AppState) -> Scrape {
         stream_clients: state.observe.stream_clients.load(std::sync::atomic::Ordering::Relaxed),
         traces_kept: state.observe.traces.len(),
         scripts: switchyard_endpoints::script::pool_stats(),
+        responses: state.observe.responses.nonzero(),
     }
 }

@@ -18,6 +18,7 @@ pub mod endpoint_stats;
 pub mod history;
 pub mod hystrix;
 pub mod prometheus;
+pub mod responses;
 pub mod stream;
 pub mod trace_tree;
 pub mod traces;
@@ -81,6 +82,8 @@ pub struct Observe {
     pub history: Arc<History>,
     /// Stream clients connected now.
     pub stream_clients: Arc<AtomicUsize>,
+    /// Every answer of either listener, by status.
+    pub responses: Arc<responses::ResponseCounts>,
     /// The bounds.
     pub config: ObserveConfig,
 }
@@ -93,6 +96,7 @@ impl Observe {
             traces: Arc::new(Traces::new(config.traces_kept)),
             history: Arc::new(History::new(config.history_minutes * 6)),
             stream_clients: Arc::new(AtomicUsize::new(0)),
+            responses: Arc::default(),
             config,
         }
     }

@@ -34,6 +34,8 @@ pub struct Scrape {
     pub traces_kept: usize,
     /// The script runtimes' pools.
     pub scripts: switchyard_endpoints::script::PoolStats,
+    /// Answers by listener and status since start: (listener, status, count).
+    pub responses: Vec<(super::responses::Listener, u16, u64)>,
 }
 
 /// The node's Raft state, as gauges.
@@ -232,6 +234,19 @@ impl Collector for Scrape {
             "switchyard_script_runtimes_discarded",
             "Script runtimes dropped after a request that hit a limit or left work behind.",
             &[(Vec::new(), scripts.runtimes_discarded)],
+        )?;
+        let responses: Vec<(Labels, u64)> = self
+            .responses
+            .iter()
+            .map(|(listener, status, n)| {
+                (vec![("listener", listener.name().to_owned()), ("status", status.to_string())], *n)
+            })
+            .collect();
+        counter(
+            e,
+            "switchyard_http_responses",
+            "Answers of the public and admin listeners by status since start (refusals before any handler included).",
+            &responses,
         )?;
         Ok(())
     }

@@ -20,8 +20,10 @@ use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
 use tracing::Instrument;
 
 use crate::app::AppState;
+use crate::listener::{Bounds, Guard};
 use crate::live::Resolved;
 use crate::live::runaway;
+use crate::observe::responses::Listener;
 use crate::request::{self, Route};
 use crate::status::{ApiError, ErrorCode};
 use access::AccessLine;
@@ -34,19 +36,27 @@ pub fn serve(
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + 'static,
 ) -> std::io::Result<impl Future<Output = std::io::Result<()>>> {
-    let workers = state.node.config.server.workers;
+    let server_config = &state.node.config.server;
+    let workers = match server_config.workers {
+        0 => std::thread::available_parallelism().map_or(1, usize::from),
+        n => n,
+    };
+    let bounds = Bounds::new(server_config, workers);
+    let guard = Guard::new(Listener::Public, server_config.max_header_bytes, state.observe.responses.clone());
     let data = web::Data::new(state);
-    let mut server = HttpServer::new(move || {
+    let server = HttpServer::new(move || {
         App::new()
+            .wrap(guard.clone())
             .app_data(data.clone())
             .route("/healthz", web::get().to(healthz))
             .route("/readyz", web::get().to(crate::status::readyz))
             .default_service(web::to(front))
     })
+    .workers(workers)
+    .max_connections(bounds.connections_per_worker)
+    .client_request_timeout(bounds.head_timeout)
+    .keep_alive(bounds.keep_alive)
     .disable_signals();
-    if workers > 0 {
-        server = server.workers(workers);
-    }
     let server = server.listen(listener)?.run();
     Ok(crate::shutdown::until(server, shutdown))
 }
