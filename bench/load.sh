@@ -3,7 +3,10 @@
 # the Node baseline's packages from npm), then runs bench/src/bin/load against Switchyard, a bare
 # actix-web handler and Node.js fastify + opossum, all on 127.0.0.1 free ports.
 #
-#   bench/load.sh [--secs N] [--scenario fanout|tvhome|empty|monkey|failing|burst|hostile|all] [--out DIR]
+#   bench/load.sh [--secs N] [--scenario fanout|tvhome|empty|monkey|failing|burst|hostile|soak|all] [--out DIR]
+#
+# `all` is the first seven; the soak runs only when named, and its N is its whole length
+# (`--scenario soak --secs 1800`: 30 minutes; CI runs `--secs 60`).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

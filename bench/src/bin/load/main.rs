@@ -5,13 +5,14 @@
 //! failures, fallbacks and the **server's CPU time per request** (from `/proc`, steadier than
 //! throughput on a shared machine), and its ratio to the table's baseline.
 //!
-//! `load [--secs N] [--scenario fanout|tvhome|empty|monkey|failing|burst|hostile|all] [--out DIR]`
-//! expects the release binaries beside it, `wrk` and `node` on the PATH and `bench/node`'s packages
+//! `load [--secs N] [--scenario fanout|tvhome|empty|monkey|failing|burst|hostile|soak|all] [--out DIR]`
+//! (`all`: the first seven; the soak, whose N is its whole length, runs only when named) expects the release binaries beside it, `wrk` and `node` on the PATH and `bench/node`'s packages
 //! installed: `bench/load.sh` sees to all of that.
 
 mod chart;
 mod procs;
 mod scenarios;
+mod soak;
 mod wrk;
 
 use std::path::PathBuf;
@@ -19,7 +20,13 @@ use std::path::PathBuf;
 use procs::Paths;
 use scenarios::{Run, Table};
 
+/// What `all` runs.
 const SCENARIOS: [&str; 7] = ["fanout", "tvhome", "empty", "monkey", "failing", "burst", "hostile"];
+/// Run only when named: the soak is as long as `--secs` says (30 minutes for its real figures).
+const ALONE: [&str; 1] = ["soak"];
+const USAGE: &str = "usage: load [--secs N] [--scenario fanout|tvhome|empty|monkey|failing|burst|hostile|soak|all] [--out DIR]\n\
+  --secs N: seconds per measurement; for soak, the soak's whole length (capacity and pacing are measured before it)\n\
+  all: the first seven scenarios; soak runs only when named (bench/load.sh --scenario soak --secs 1800)";
 
 fn main() {
     let mut secs = 10;
@@ -31,12 +38,16 @@ fn main() {
             "--secs" => secs = args.next().and_then(|v| v.parse().ok()).expect("--secs N"),
             "--scenario" => scenario = args.next().expect("--scenario NAME"),
             "--out" => out = args.next().map(PathBuf::from).expect("--out DIR"),
-            other => panic!("unknown argument {other}; usage: load [--secs N] [--scenario NAME|all] [--out DIR]"),
+            "--help" | "-h" => {
+                println!("{USAGE}");
+                return;
+            }
+            other => panic!("unknown argument {other}\n{USAGE}"),
         }
     }
     let chosen: Vec<&str> = if scenario == "all" { SCENARIOS.to_vec() } else { vec![scenario.as_str()] };
-    if let Some(bad) = chosen.iter().find(|s| !SCENARIOS.contains(s)) {
-        eprintln!("unknown scenario `{bad}`: one of {}, or all", SCENARIOS.join(", "));
+    if let Some(bad) = chosen.iter().find(|s| !SCENARIOS.contains(s) && !ALONE.contains(s)) {
+        eprintln!("unknown scenario `{bad}`\n{USAGE}");
         std::process::exit(2);
     }
     let bin = std::env::current_exe().ok().and_then(|p| p.parent().map(PathBuf::from)).expect("where the binaries are");
@@ -47,7 +58,12 @@ fn main() {
     let backends = procs::demo_backends(&paths);
     let run = Run { paths, secs, backends };
     println!("load harness: {secs} s per measurement, {} cores, wrk -t2, users at random", cores());
+    let mut failed = false;
     for name in chosen {
+        if name == "soak" {
+            failed |= !soak::soak(&run, &out);
+            continue;
+        }
         let table = match name {
             "fanout" => run.fanout(32, "fanout: the same six calls over HTTP, 32 connections"),
             "burst" => run.fanout(320, "burst: the fan-out with 10× the connections (320)"),
@@ -69,6 +85,9 @@ fn main() {
     }
     drop(run);
     let _ = std::fs::remove_dir_all(scratch);
+    if failed {
+        std::process::exit(1);
+    }
 }
 
 fn cores() -> usize {

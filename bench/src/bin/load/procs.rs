@@ -35,6 +35,18 @@ impl Server {
         // utime and stime are fields 14 and 15 of the line (11 and 12 after the name and state).
         (ticks(11) + ticks(12)) / clock_ticks()
     }
+
+    /// Resident memory now (`VmRSS` of `/proc/PID/status`), KiB; `None` once the process is gone.
+    pub fn rss_kib(&self) -> Option<u64> {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid())).ok()?;
+        let line = status.lines().find_map(|l| l.strip_prefix("VmRSS:"))?;
+        line.split_whitespace().next()?.parse().ok()
+    }
+
+    /// Open file descriptors now (the entries of `/proc/PID/fd`); `None` once the process is gone.
+    pub fn open_fds(&self) -> Option<usize> {
+        Some(std::fs::read_dir(format!("/proc/{}/fd", self.pid())).ok()?.count())
+    }
 }
 
 impl Drop for Server {
@@ -166,14 +178,29 @@ pub fn rusthome(paths: &Paths) -> Server {
 
 /// Publishes `script` (under `bench/scripts/`) as `endpoint` on a Switchyard the harness started.
 pub fn publish(server: &Server, endpoint: &str, script: &str, paths: &Paths) {
-    let admin = server.admin.as_deref().expect("a Switchyard");
     let file = paths.root.join("bench/scripts").join(script);
+    assert!(publish_file(server, endpoint, &file).is_some(), "cannot publish {endpoint} on {}", server.name);
+}
+
+/// Publishes the script in `file` as `endpoint`: the new revision's number, `None` when the
+/// publish failed.
+pub fn publish_file(server: &Server, endpoint: &str, file: &Path) -> Option<u64> {
+    let admin = server.admin.as_deref()?;
     let url = format!("{admin}/admin/v1/endpoints/{endpoint}/revisions");
     let auth = format!("Authorization: Bearer {TOKEN}");
     let body = format!("@{}", file.display());
     let answer =
-        curl(&["-sf", "-X", "POST", "-H", &auth, "-H", "Content-Type: text/javascript", "--data-binary", &body, &url]);
-    assert!(answer.is_some(), "cannot publish {endpoint} on {}", server.name);
+        curl(&["-sf", "-X", "POST", "-H", &auth, "-H", "Content-Type: text/javascript", "--data-binary", &body, &url])?;
+    serde_json::from_str::<serde_json::Value>(&answer).ok()?["revision"].as_u64()
+}
+
+/// Routes all of `endpoint`'s traffic to `revision` (no canary, no variants); whether it took.
+pub fn activate(server: &Server, endpoint: &str, revision: u64) -> bool {
+    let Some(admin) = server.admin.as_deref() else { return false };
+    let url = format!("{admin}/admin/v1/endpoints/{endpoint}/routing");
+    let auth = format!("Authorization: Bearer {TOKEN}");
+    let routing = format!(r#"{{"active": {revision}, "canary": null, "variants": []}}"#);
+    curl(&["-sf", "-X", "PUT", "-H", &auth, "-H", "Content-Type: application/json", "--data", &routing, &url]).is_some()
 }
 
 /// Calls answered by a fallback so far, over every dependency of a Switchyard.
@@ -187,10 +214,15 @@ pub fn fallbacks(server: &Server) -> Option<u64> {
 
 /// Sets chaos on a demo service (`None` clears it).
 pub fn chaos(backends: &Server, service: &str, settings: Option<&str>) {
+    assert!(try_chaos(backends, service, settings), "cannot set chaos on {service}");
+}
+
+/// [`chaos`], saying whether the demo backends took it instead of panicking.
+pub fn try_chaos(backends: &Server, service: &str, settings: Option<&str>) -> bool {
     let url = format!("{}/chaos/{service}", backends.url);
-    let done = match settings {
+    match settings {
         Some(json) => curl(&["-sf", "-X", "PUT", "-H", "Content-Type: application/json", "--data", json, &url]),
         None => curl(&["-sf", "-X", "DELETE", &url]),
-    };
-    assert!(done.is_some(), "cannot set chaos on {service}");
+    }
+    .is_some()
 }

@@ -42,6 +42,11 @@ pub fn measure(server: &Server, load: &Load<'_>, lua: &Path) -> Sample {
 
 /// [`measure`], with wrk's whole output (for what a Lua script printed).
 pub fn measure_text(server: &Server, load: &Load<'_>, lua: &Path) -> (Sample, String) {
+    measure_args(server, load, lua, &[])
+}
+
+/// [`measure_text`], with more arguments for the Lua script after the path.
+pub fn measure_args(server: &Server, load: &Load<'_>, lua: &Path, script_args: &[&str]) -> (Sample, String) {
     let fallbacks_before = crate::procs::fallbacks(server);
     let cpu_before = server.cpu_seconds();
     let output = Command::new("wrk")
@@ -57,6 +62,7 @@ pub fn measure_text(server: &Server, load: &Load<'_>, lua: &Path) -> (Sample, St
         .arg(lua)
         .arg(&server.url)
         .args(["--", load.path])
+        .args(script_args)
         .output()
         .expect("wrk runs (bench/load.sh installs it)");
     let cpu = server.cpu_seconds() - cpu_before;
@@ -89,6 +95,15 @@ pub fn parse(text: &str) -> Sample {
     sample
 }
 
+/// The socket errors (connect, read, write, timeout) in wrk's report; [`Sample::non_2xx`] counts
+/// them together with the non-2xx answers.
+pub fn socket_errors(text: &str) -> u64 {
+    text.lines()
+        .filter_map(|line| line.trim().strip_prefix("Socket errors:"))
+        .flat_map(|rest| rest.split(',').filter_map(|part| part.split_whitespace().last()?.parse::<u64>().ok()))
+        .sum()
+}
+
 /// `1.23ms`, `456.00us`, `2.01s` → milliseconds.
 fn millis(value: &str) -> f64 {
     let split = value.find(|c: char| c.is_ascii_alphabetic()).unwrap_or(value.len());
@@ -111,6 +126,7 @@ mod tests {
         let text = "Running 3s test @ http://127.0.0.1:1\n  Latency Distribution\n     50%    1.50ms\n     75%  800.00us\n     99%    2.01s\n  3000 requests in 3.00s, 1.00MB read\n  Socket errors: connect 0, read 2, write 0, timeout 1\n  Non-2xx or 3xx responses: 7\nRequests/sec:   1000.50\n";
         let s = parse(text);
         assert_eq!((s.requests, s.non_2xx), (3000, 10));
+        assert_eq!(socket_errors(text), 3);
         assert!((s.p50_ms - 1.5).abs() < 1e-9 && (s.p99_ms - 2010.0).abs() < 1e-9 && (s.rps - 1000.5).abs() < 1e-9);
     }
 }
