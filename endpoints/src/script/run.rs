@@ -119,7 +119,7 @@ async fn execute(
     let mut pooled = pool::take(limits).await.map_err(engine)?;
     let guard = Rc::new(RunGuard::watching(limits, Rc::clone(&pooled.meter)));
     let interrupt_guard = Rc::clone(&guard);
-    pooled.runtime.set_interrupt_handler(Some(Box::new(move || interrupt_guard.should_interrupt()))).await;
+    let interrupt = move || interrupt_guard.should_interrupt();
     let env = NativeEnv { dispatch, guard: Rc::clone(&guard), events, endpoint: Rc::from(script.name()) };
     let module_name = script.name().to_owned();
 
@@ -133,6 +133,10 @@ async fn execute(
                     WarmContext::new(&pooled.runtime).await.map_err(engine)?
                 }
             };
+            // Only the revision's code runs under the CPU slice: setting a warm context up (our own
+            // code, a few milliseconds, longer in a debug build on a busy machine) is not the
+            // script's time.
+            pooled.runtime.set_interrupt_handler(Some(Box::new(interrupt))).await;
             let mut warm = warm;
             *warm.slot.borrow_mut() = Some(env);
             let outcome = match warm.prepare(factory).await {
@@ -154,6 +158,7 @@ async fn execute(
             (outcome, Some(warm))
         }
         None => {
+            pooled.runtime.set_interrupt_handler(Some(Box::new(interrupt))).await;
             let context = AsyncContext::custom::<SandboxIntrinsics>(&pooled.runtime).await.map_err(engine)?;
             let slot: EnvSlot = Rc::new(RefCell::new(Some(env)));
             let script = script.module().clone();
