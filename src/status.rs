@@ -12,7 +12,7 @@ use serde::Serialize;
 use serde_json::{Map, Value, json};
 use switchyard_actors::ErrorKind;
 use switchyard_endpoints::script::ScriptFailure;
-use switchyard_storage::Rejection;
+use switchyard_storage::{Rejection, StoreError};
 
 use crate::app::AppState;
 use crate::cluster::ClusterError;
@@ -326,6 +326,21 @@ impl From<ClusterError> for ApiError {
     }
 }
 
+/// A store read or write that failed on this node: a disk too full for a write (refused before
+/// anything was written) is 507 `insufficient_storage`; a store that met an I/O failure and answers
+/// nothing more until a restart is 503 `store_failed`; anything else (a value that does not decode)
+/// is ours, 500.
+impl From<StoreError> for ApiError {
+    fn from(error: StoreError) -> Self {
+        let message = format!("the store failed: {error}");
+        match error {
+            StoreError::NoSpace { .. } => Self::new(ErrorCode::InsufficientStorage, message),
+            StoreError::Failed(_) => Self::new(ErrorCode::StoreFailed, message),
+            _ => Self::internal(message),
+        }
+    }
+}
+
 /// `GET /readyz` on both listeners: 200 `{"status": "ok"}` while the node follows its cluster;
 /// 503 `store_failed` (with `"status": "not_ready"` and the reason) once its store or its Raft
 /// stopped. Such a node still serves devices what it has, but takes and follows no change until
@@ -373,6 +388,21 @@ mod tests {
     use switchyard_endpoints::script::{JsException, LimitKind};
 
     use super::*;
+
+    #[test]
+    fn a_full_disk_is_507_a_failed_store_503_and_anything_else_500() {
+        let dir = std::path::PathBuf::from("/data");
+        let no_space = StoreError::NoSpace { dir: dir.clone(), available: 1, write: 2, own: 3, reserve: 4 };
+        let failed = StoreError::Failed(switchyard_storage::Failure { dir, cause: "ENOSPC".into(), no_space: true });
+        let other = StoreError::Inconsistent("two actives".into());
+        let answer = |e: StoreError| {
+            let api = ApiError::from(e);
+            (api.status(), api.code())
+        };
+        assert_eq!(answer(no_space), (507, "insufficient_storage"));
+        assert_eq!(answer(failed), (503, "store_failed"));
+        assert_eq!(answer(other), (500, "internal"));
+    }
 
     #[test]
     fn refusals_are_503_and_failures_502() {

@@ -45,7 +45,7 @@ pub async fn read_audit(http: HttpRequest, state: Data<AppState>) -> Result<Http
     let mut visible: Vec<AuditEntry> = Vec::with_capacity(limit);
     let mut after = query.after;
     loop {
-        let page = state.store.audit(after, limit).map_err(|e| ApiError::internal(format!("the store failed: {e}")))?;
+        let page = state.store.audit(after, limit).map_err(ApiError::from)?;
         let exhausted = page.len() < limit;
         after = page.last().map(|e| e.seq).or(after);
         for entry in page {

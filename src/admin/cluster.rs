@@ -17,12 +17,9 @@ use crate::cluster::{ClusterError, ClusterStatus, Forward, bootstrap};
 use crate::public::input::read_body;
 use crate::status::{ApiError, ErrorCode};
 
+/// A membership change's failure, as every cluster write's (`status.rs` decides).
 fn cluster_error(error: ClusterError) -> ApiError {
-    match error {
-        ClusterError::Refused(_) => ApiError::new(ErrorCode::Conflict, error.to_string()),
-        ClusterError::Stopped(_) => ApiError::internal(error.to_string()),
-        _ => ApiError::new(ErrorCode::Unavailable, error.to_string()),
-    }
+    ApiError::from(error)
 }
 
 /// A node to add as a learner.

@@ -149,8 +149,8 @@ fn authorize<'s>(
     Ok((token, key))
 }
 
-fn store_error(e: impl std::fmt::Display) -> ApiError {
-    ApiError::internal(format!("the store failed: {e}"))
+fn store_error(e: switchyard_storage::StoreError) -> ApiError {
+    ApiError::from(e)
 }
 
 fn changed(state: &AppState, key: &EndpointKey, outcome: Outcome) -> HttpResponse {
@@ -194,7 +194,8 @@ pub async fn list_endpoints(http: HttpRequest, state: Data<AppState>) -> Result<
         (status = 409, description = "no revision numbers left, or the cluster refused it", body = ErrorBody),
         (status = 413, description = "a script over `server.max_script_bytes`", body = ErrorBody),
         (status = 422, description = "it does not compile (`line`, `column`); nothing stored", body = ErrorBody),
-        (status = 503, description = "no majority to take the write in time; nothing applied", body = ErrorBody),
+        (status = 503, description = "no majority to take the write in time (`unavailable`; nothing applied), or this node's storage failed (`store_failed`; read after its restart before sending again)", body = ErrorBody),
+        (status = 507, description = "this node's or the leader's disk has no room for the write (`insufficient_storage`); nothing written", body = ErrorBody),
     ))]
 #[post("/endpoints/{namespace}/{name}/revisions")]
 pub async fn publish(
@@ -346,7 +347,8 @@ pub async fn show_revision(
         (status = 404, description = "no such endpoint", body = ErrorBody),
         (status = 409, description = "a revision the endpoint does not have, or over 100 % in all", body = ErrorBody),
         (status = 413, description = "a body over 64 KiB", body = ErrorBody),
-        (status = 503, description = "no majority to take the write in time; nothing applied", body = ErrorBody),
+        (status = 503, description = "no majority to take the write in time (`unavailable`; nothing applied), or this node's storage failed (`store_failed`; read after its restart before sending again)", body = ErrorBody),
+        (status = 507, description = "this node's or the leader's disk has no room for the write (`insufficient_storage`); nothing written", body = ErrorBody),
     ))]
 #[put("/endpoints/{namespace}/{name}/routing")]
 pub async fn set_routing(
@@ -374,7 +376,8 @@ pub async fn set_routing(
         (status = 403, description = "the token does not cover the namespace", body = ErrorBody),
         (status = 404, description = "no such endpoint", body = ErrorBody),
         (status = 409, description = "no previously active revision to go back to", body = ErrorBody),
-        (status = 503, description = "no majority to take the write in time; nothing applied", body = ErrorBody),
+        (status = 503, description = "no majority to take the write in time (`unavailable`; nothing applied), or this node's storage failed (`store_failed`; read after its restart before sending again)", body = ErrorBody),
+        (status = 507, description = "this node's or the leader's disk has no room for the write (`insufficient_storage`); nothing written", body = ErrorBody),
     ))]
 #[post("/endpoints/{namespace}/{name}/rollback")]
 pub async fn rollback(
@@ -399,7 +402,8 @@ pub async fn rollback(
         (status = 403, description = "the token does not cover the namespace", body = ErrorBody),
         (status = 404, description = "no such endpoint", body = ErrorBody),
         (status = 409, description = "the change contradicts the store or the cluster", body = ErrorBody),
-        (status = 503, description = "no majority to take the write in time; nothing applied", body = ErrorBody),
+        (status = 503, description = "no majority to take the write in time (`unavailable`; nothing applied), or this node's storage failed (`store_failed`; read after its restart before sending again)", body = ErrorBody),
+        (status = 507, description = "this node's or the leader's disk has no room for the write (`insufficient_storage`); nothing written", body = ErrorBody),
     ))]
 #[delete("/endpoints/{namespace}/{name}")]
 pub async fn delete_endpoint(
