@@ -73,6 +73,7 @@ pub fn over_time(panels: &[(String, Vec<(f64, f64)>)], warmup: f64, windows: [(f
         svg.push_str(&shade(0.0, warmup, "#e8e8e8"));
         for (from, to) in windows {
             svg.push_str(&shade(from, to, "#dbe9f6"));
+            svg.push_str(&format!("<text x=\"{:.1}\" y=\"{:.1}\">compared</text>\n", x(from) + 4.0, top_y + 28.0));
         }
         let line: Vec<String> = points.iter().map(|(t, v)| format!("{:.1},{:.1}", x(*t), y(*v))).collect();
         svg.push_str(&format!(

@@ -185,6 +185,11 @@ pub fn soak(run: &Run, out: &Path) -> bool {
     if let Some(t) = bg.gone_at {
         table.push_str(&format!("  Switchyard exited {t:.0} s into the soak\n"));
     }
+    // What went wrong, from the server's side: its warnings and errors, counted by kind.
+    let log = std::fs::read_to_string(run.paths.scratch.join("switchyard-soak.log")).unwrap_or_default();
+    for (count, kind) in log_kinds(&log) {
+        table.push_str(&format!("  Switchyard logged {count}× {kind}\n"));
+    }
     if !(60.0..=75.0).contains(&share) {
         table.push_str(
             "  the rate is outside 60–75 % of capacity: the machine's load moved between measuring and soaking\n",
@@ -292,6 +297,49 @@ fn in_background(run: &Run, server: &Server, stop: &AtomicBool, background: &Mut
     }
 }
 
+/// The warnings and errors of a Switchyard log, each without its time, URLs and fields, counted
+/// by what is left; the most frequent first.
+pub fn log_kinds(log: &str) -> Vec<(usize, String)> {
+    let mut kinds = std::collections::BTreeMap::<String, usize>::new();
+    for line in log.lines() {
+        let plain = strip_ansi(line);
+        let Some((level, rest)) =
+            [" WARN ", " ERROR "].iter().find_map(|l| plain.split_once(l).map(|(_, r)| (l.trim(), r)))
+        else {
+            continue;
+        };
+        // `target: message field=value …`: drop the target, the fields and any (http://…) part.
+        let message = rest.split_once(": ").map_or(rest, |(_, m)| m);
+        let mut words: Vec<&str> = message.split_whitespace().collect();
+        while words.last().is_some_and(|w| w.contains('=')) {
+            words.pop();
+        }
+        let kind: Vec<&str> = words.into_iter().filter(|w| !w.starts_with("(http")).collect();
+        *kinds.entry(format!("{level} {}", kind.join(" "))).or_default() += 1;
+    }
+    let mut counted: Vec<(usize, String)> = kinds.into_iter().map(|(k, n)| (n, k)).collect();
+    counted.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.cmp(&b.1)));
+    counted
+}
+
+fn strip_ansi(line: &str) -> String {
+    let mut out = String::with_capacity(line.len());
+    let mut chars = line.chars();
+    while let Some(c) = chars.next() {
+        if c == '\u{1b}' {
+            // ESC [ … letter
+            for c in chars.by_ref() {
+                if c.is_ascii_alphabetic() {
+                    break;
+                }
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -302,6 +350,25 @@ mod tests {
             .enumerate()
             .map(|(i, v)| Reading { t: (i + 1) as f64, rss_kib: *v, ..Reading::default() })
             .collect()
+    }
+
+    #[test]
+    fn log_warnings_are_counted_by_kind() {
+        let line = |user: u32| {
+            format!(
+                "\u{1b}[2m2026-12-06T04:12:15.485964Z\u{1b}[0m \u{1b}[33m WARN\u{1b}[0m \u{1b}[2mswitchyard::public::respond\u{1b}[0m\u{1b}[2m:\u{1b}[0m dependency (502): users: request failed: error sending request for url (http://127.0.0.1:1/users/{user}): connection closed \u{1b}[3mendpoint\u{1b}[0m\u{1b}[2m=\u{1b}[0mbench/fanout \u{1b}[3mrequest_id\u{1b}[0m\u{1b}[2m=\u{1b}[0m{user}"
+            )
+        };
+        let log = format!("{}\nsomething else\n{}\n", line(1), line(2));
+        let kinds = log_kinds(&log);
+        assert_eq!(
+            kinds,
+            vec![(
+                2,
+                "WARN dependency (502): users: request failed: error sending request for url connection closed"
+                    .to_owned()
+            )]
+        );
     }
 
     #[test]
