@@ -11,7 +11,7 @@ use switchyard::config::Config;
 use switchyard::demo::{ChaosSettings, DemoServices, demo_backends_server};
 use switchyard_actors::config::{BackendKind, FallbackKind};
 use switchyard_actors::http::{HttpBackend, HttpConfig};
-use switchyard_actors::{DependencyConfig, DependencyHandle, ErrorKind, Event, Json, Origin, Placement};
+use switchyard_actors::{Backend, DependencyConfig, DependencyHandle, ErrorKind, Event, Json, Origin, Placement};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 /// The demo services over HTTP; their base URL.
@@ -187,4 +187,46 @@ fn the_example_config_points_every_demo_dependency_at_demo_backends() {
 fn an_http_dependency_without_its_table_names_the_key() {
     let config = Config::parse("[dependencies.users]\nkind = \"http\"\n").expect("parses");
     assert_eq!(config.validate().expect_err("invalid").field, "dependencies.users.http");
+}
+
+/// A keep-alive server that answers every request on a connection with one small JSON object;
+/// its base URL and the connections it accepted.
+async fn keep_alive_server() -> (String, Arc<AtomicUsize>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let url = format!("http://{}", listener.local_addr().expect("bound"));
+    let accepted = Arc::new(AtomicUsize::new(0));
+    let counter = Arc::clone(&accepted);
+    actix_rt::spawn(async move {
+        while let Ok((mut socket, _)) = listener.accept().await {
+            counter.fetch_add(1, Ordering::SeqCst);
+            actix_rt::spawn(async move {
+                let mut buf = [0u8; 4096];
+                while matches!(socket.read(&mut buf).await, Ok(n) if n > 0) {
+                    let reply =
+                        b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 8\r\n\r\n{\"id\":1}";
+                    if socket.write_all(reply).await.is_err() {
+                        break;
+                    }
+                }
+            });
+        }
+    });
+    (url, accepted)
+}
+
+#[actix_rt::test]
+async fn an_idle_connection_is_reused_within_idle_timeout_ms_and_dropped_after_it() {
+    // Real time (the connection pool runs on the real clock): two calls 400 ms apart.
+    for (idle_timeout_ms, connections) in [(60_000, 1), (100, 2)] {
+        let (url, accepted) = keep_alive_server().await;
+        let mut http = HttpConfig::for_demo_service(&url, "users").expect("a demo service");
+        http.idle_timeout_ms = idle_timeout_ms;
+        let backend = HttpBackend::new("users", &http, 2).expect("valid");
+        let first = Backend::call(&backend, "get", &json!({"id": 1})).await;
+        assert_eq!(first.expect("answered").to_value(), json!({"id": 1}));
+        tokio::time::sleep(std::time::Duration::from_millis(400)).await;
+        let second = Backend::call(&backend, "get", &json!({"id": 1})).await;
+        assert_eq!(second.expect("answered").to_value(), json!({"id": 1}));
+        assert_eq!(accepted.load(Ordering::SeqCst), connections, "idle_timeout_ms = {idle_timeout_ms}");
+    }
 }

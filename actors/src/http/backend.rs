@@ -50,7 +50,7 @@ impl HttpBackend {
         let client = reqwest::Client::builder()
             .connect_timeout(Duration::from_millis(config.connect_timeout_ms))
             .pool_max_idle_per_host(max_connections)
-            .pool_idle_timeout(Duration::from_secs(90))
+            .pool_idle_timeout(Duration::from_millis(config.idle_timeout_ms))
             .tcp_nodelay(true)
             .build()
             .map_err(|e| ConfigError::new(&prefix, "base_url", format!("cannot build a client: {e}")))?;

@@ -18,6 +18,11 @@ pub struct HttpConfig {
     /// Largest reply body read; a longer one fails the call (a failure: counted, falls back) as
     /// soon as its declared length or the bytes read so far pass it.
     pub max_reply_bytes: u64,
+    /// How long an idle keep-alive connection is kept for the next call. Keep it below the
+    /// service's own keep-alive timeout (5 s for actix-web and Node.js, 60-75 s for most proxies):
+    /// a connection the service is closing just as a call goes out fails that call ("connection
+    /// closed before message completed").
+    pub idle_timeout_ms: u64,
     /// Operation name → request.
     pub operations: BTreeMap<String, HttpOperation>,
 }
@@ -28,6 +33,7 @@ impl Default for HttpConfig {
             base_url: String::new(),
             connect_timeout_ms: 250,
             max_reply_bytes: DEFAULT_MAX_REPLY_BYTES,
+            idle_timeout_ms: 4_000,
             operations: BTreeMap::new(),
         }
     }
@@ -80,6 +86,9 @@ impl HttpConfig {
         }
         if self.connect_timeout_ms == 0 {
             return Err(ConfigError::new(prefix, "connect_timeout_ms", "must be at least 1"));
+        }
+        if self.idle_timeout_ms == 0 {
+            return Err(ConfigError::new(prefix, "idle_timeout_ms", "must be at least 1"));
         }
         if self.max_reply_bytes == 0 {
             return Err(ConfigError::new(prefix, "max_reply_bytes", "must be at least 1"));
@@ -178,6 +187,9 @@ mod tests {
         let mut c = valid();
         c.max_reply_bytes = 0;
         assert_eq!(c.validate("p").unwrap_err().field, "p.max_reply_bytes");
+        c.max_reply_bytes = 1;
+        c.idle_timeout_ms = 0;
+        assert_eq!(c.validate("p").unwrap_err().field, "p.idle_timeout_ms");
     }
 
     #[test]
