@@ -130,3 +130,9 @@ pub fn idle_runtimes() -> usize {
 pub fn runtimes_created_here() -> u64 {
     CREATED_HERE.with(Cell::get)
 }
+
+/// Bytes each idle runtime of this thread holds (its allocator's count), for tests.
+#[cfg(test)]
+pub(crate) fn idle_memory() -> Vec<usize> {
+    IDLE.with(|idle| idle.borrow().iter().map(|pooled| pooled.meter.used()).collect())
+}

@@ -94,3 +94,70 @@ impl WarmContext {
         Ok((self.run.clone(), factory))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::rc::Rc;
+
+    use futures::future::LocalBoxFuture;
+    use serde_json::Value;
+    use switchyard_actors::{CallError, ErrorKind, Reply};
+
+    use super::MAX_FACTORIES;
+    use crate::dispatch::Dispatch;
+    use crate::script::{ScriptEvent, ScriptLimits, ScriptRequest, compile, pool, run};
+
+    struct NoDependencies;
+
+    impl Dispatch for NoDependencies {
+        fn call(&self, dependency: &str, _: &str, _: Value) -> LocalBoxFuture<'static, Result<Reply, CallError>> {
+            let name: std::sync::Arc<str> = std::sync::Arc::from(dependency);
+            Box::pin(async move { Err(CallError::new(&name, ErrorKind::BadRequest, "no dependencies here")) })
+        }
+    }
+
+    /// Runs `MAX_FACTORIES` distinct revisions on this thread's one pooled runtime (a round fills
+    /// its warm context; the next round's first request retires it) and returns the runtime's bytes.
+    async fn round(number: usize, limits: &ScriptLimits) -> usize {
+        for i in 0..MAX_FACTORIES {
+            // Closures, a cycle and a promise chain, as real endpoints have.
+            let source = format!(
+                "const cache = {{ round: {number} }}; cache.self = cache;\n\
+                 export default async (req) => {{ const f = () => cache; const g = {{ f }}; g.g = g;\n\
+                 const x = await Promise.resolve({i}).then((v) => [v, f().round]); return {{ x, list: [1, 2, 3] }}; }};"
+            );
+            let script = compile("test/retire", &source).expect("compiles");
+            let request = ScriptRequest { req_json: "{}".into(), streaming: false };
+            let mut running = run(&script, request, Rc::new(NoDependencies), limits);
+            let mut last = None;
+            while let Some(event) = running.next().await {
+                last = Some(event);
+            }
+            assert!(matches!(last, Some(ScriptEvent::Document(_))), "{last:?}");
+        }
+        let idle = pool::idle_memory();
+        assert_eq!(idle.len(), 1, "one runtime, reused");
+        idle[0]
+    }
+
+    #[test]
+    fn a_retired_warm_context_gives_its_revisions_memory_back() {
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+        rt.block_on(tokio::task::LocalSet::new().run_until(async {
+            let limits = ScriptLimits { pool_per_worker: 1, ..ScriptLimits::default() };
+            let mut used = Vec::new();
+            for number in 0..5 {
+                used.push(round(number, &limits).await);
+            }
+            // Rounds 2..5 each retired a context full of revisions and filled a new one: what the
+            // runtime holds stays where the first full context put it.
+            let first_full = used[1];
+            for (number, bytes) in used.iter().enumerate().skip(2) {
+                assert!(
+                    *bytes < first_full + first_full / 10,
+                    "round {number} holds {bytes} bytes, the first full context {first_full}: {used:?}"
+                );
+            }
+        }));
+    }
+}
