@@ -54,7 +54,9 @@ impl Bounds {
 
 /// The bytes a request head takes on the wire, near enough: request line and `name: value` lines.
 fn head_bytes(request: &ServiceRequest) -> usize {
-    let line = request.method().as_str().len() + request.uri().to_string().len() + " HTTP/1.1\r\n".len() + 1;
+    // The request target as sent (origin form: path and query), without building a string for it.
+    let target = request.uri().path_and_query().map_or(1, |target| target.as_str().len());
+    let line = request.method().as_str().len() + 1 + target + " HTTP/1.1\r\n".len();
     request.headers().iter().map(|(name, value)| name.as_str().len() + value.len() + ": \r\n".len()).sum::<usize>()
         + line
 }
