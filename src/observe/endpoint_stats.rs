@@ -6,7 +6,10 @@
 //! Per endpoint: a rolling 10-second window of requests, errors (answers ≥ 500) and the split
 //! between revisions and variants; rolling latency percentiles (60 s); and totals since start per
 //! (revision, variant, outcome) with a latency histogram per (revision, variant) for Prometheus.
-//! Requests for no endpoint count under `-`, so the number of series stays bounded by the store.
+//! Requests for no endpoint count under `-`, so the number of series stays bounded by the store;
+//! and an endpoint keeps the since-start series of its [`MAX_SERVED_SERIES`] most recently served
+//! (revision, variant) pairs only — a node that publishes all day does not grow its `/metrics` with
+//! every revision it ever ran. A dropped pair's answers still count in the endpoint's totals.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
@@ -24,6 +27,10 @@ pub const WINDOW: Duration = Duration::from_secs(10);
 const WINDOW_BUCKETS: u32 = 10;
 const LATENCY_WINDOW: Duration = Duration::from_secs(60);
 const LATENCY_BUCKETS: u32 = 6;
+
+/// (revision, variant) pairs per endpoint whose since-start series are kept (the least recently
+/// served beyond it are dropped).
+pub const MAX_SERVED_SERIES: usize = 16;
 
 /// Which code ran: a revision, and the routing variant that chose it (`None`: active or pinned;
 /// `canary`; a variant's name).
@@ -62,6 +69,12 @@ struct Ledger {
     totals: BTreeMap<(Served, String), u64>,
     /// Latencies since start by (revision, variant).
     latencies: BTreeMap<Served, LatencyHistogram>,
+    /// When each kept (revision, variant) last answered, in answers recorded.
+    last_served: HashMap<Served, u64>,
+    /// Answers recorded since start.
+    answers: u64,
+    /// Answers since start of dropped (revision, variant) pairs, by outcome.
+    retired: BTreeMap<String, u64>,
     /// Answers ≥ 500 since start.
     errors: u64,
 }
@@ -73,7 +86,35 @@ impl Ledger {
             latency: RollingLatency::new(LATENCY_WINDOW, LATENCY_BUCKETS, now),
             totals: BTreeMap::new(),
             latencies: BTreeMap::new(),
+            last_served: HashMap::new(),
+            answers: 0,
+            retired: BTreeMap::new(),
             errors: 0,
+        }
+    }
+
+    /// Notes that `served` answered; when it is new and the ledger keeps as many pairs as it may,
+    /// the least recently served pair's series go (its counts into `retired`).
+    fn served(&mut self, served: &Served) {
+        self.answers += 1;
+        if self.last_served.insert(served.clone(), self.answers).is_some()
+            || self.last_served.len() <= MAX_SERVED_SERIES
+        {
+            return;
+        }
+        let Some(oldest) = self.last_served.iter().min_by_key(|(_, at)| **at).map(|(s, _)| s.clone()) else { return };
+        self.last_served.remove(&oldest);
+        self.latencies.remove(&oldest);
+        let gone: Vec<(Served, String)> = self
+            .totals
+            .range((oldest.clone(), String::new())..)
+            .take_while(|((s, _), _)| *s == oldest)
+            .map(|(k, _)| k.clone())
+            .collect();
+        for key in gone {
+            if let Some(count) = self.totals.remove(&key) {
+                *self.retired.entry(key.1).or_default() += count;
+            }
         }
     }
 }
@@ -121,6 +162,9 @@ pub struct EndpointSnapshot {
     pub total_errors: u64,
     /// Latencies since start by (revision, variant).
     pub latencies: Vec<(u32, Option<String>, LatencyHistogram)>,
+    /// Answers since start of (revision, variant) pairs whose series were dropped
+    /// ([`MAX_SERVED_SERIES`]): not in `totals`, still in [`Self::total_requests`].
+    pub retired_requests: u64,
 }
 
 impl EndpointSnapshot {
@@ -129,9 +173,9 @@ impl EndpointSnapshot {
         (self.rolling_errors * 100).checked_div(self.rolling_requests).unwrap_or(0)
     }
 
-    /// Answers since start, all outcomes.
+    /// Answers since start, all outcomes, dropped series included.
     pub fn total_requests(&self) -> u64 {
-        self.totals.iter().map(|t| t.count).sum()
+        self.totals.iter().map(|t| t.count).sum::<u64>() + self.retired_requests
     }
 }
 
@@ -166,6 +210,7 @@ impl EndpointStats {
         }
         ledger.errors += u64::from(answer.status >= 500);
         ledger.latency.record(answer.duration, now);
+        ledger.served(&served);
         *ledger.totals.entry((served.clone(), answer.outcome.to_owned())).or_default() += 1;
         ledger.latencies.entry(served).or_default().record(answer.duration);
     }
@@ -182,7 +227,8 @@ impl EndpointStats {
     pub fn count(&self, endpoint: &str, outcome: &str) -> u64 {
         let Some(ledger) = self.endpoints.read().get(endpoint).cloned() else { return 0 };
         let ledger = ledger.lock();
-        ledger.totals.iter().filter(|((_, o), _)| o == outcome).map(|(_, n)| n).sum()
+        let kept: u64 = ledger.totals.iter().filter(|((_, o), _)| o == outcome).map(|(_, n)| n).sum();
+        kept + ledger.retired.get(outcome).copied().unwrap_or(0)
     }
 
     /// Every endpoint's statistics at `now`, by name.
@@ -224,6 +270,7 @@ impl EndpointStats {
                         .collect(),
                     total_errors: ledger.errors,
                     latencies: ledger.latencies.iter().map(|((r, v), h)| (*r, v.clone(), h.clone())).collect(),
+                    retired_requests: ledger.retired.values().sum(),
                 }
             })
             .collect()
@@ -280,5 +327,30 @@ mod tests {
         let snap = stats.snapshots(t0).remove(0);
         assert_eq!((snap.name.as_str(), snap.rolling_requests, snap.split.len()), ("-", 1, 0));
         assert_eq!(stats.count("-", "not_found"), 1);
+    }
+
+    #[test]
+    fn only_the_most_recently_served_revisions_keep_their_series_and_every_answer_still_counts() {
+        let stats = EndpointStats::new();
+        let t0 = Instant::now();
+        let max = MAX_SERVED_SERIES as u32;
+        for revision in 1..=max {
+            stats.record(&answered("tv/home", revision, None, 200), t0);
+        }
+        stats.record(&answered("tv/home", 2, None, 502), t0); // revision 2 answers again: recent
+        stats.record(&answered("tv/home", 1, None, 200), t0); // so is 1
+        stats.record(&answered("tv/home", max + 1, None, 200), t0); // one pair too many: 3 goes
+        stats.record(&answered("tv/home", max + 2, Some("canary"), 502), t0); // and then 4
+        let snap = stats.snapshots(t0).remove(0);
+        let revisions: std::collections::BTreeSet<u32> = snap.totals.iter().map(|t| t.revision).collect();
+        let expected: std::collections::BTreeSet<u32> = (1..=max + 2).filter(|r| ![3, 4].contains(r)).collect();
+        assert_eq!(revisions, expected);
+        let with_histogram: std::collections::BTreeSet<u32> = snap.latencies.iter().map(|(r, _, _)| *r).collect();
+        assert_eq!(with_histogram, expected);
+        assert_eq!(snap.retired_requests, 2);
+        assert_eq!(snap.total_requests(), u64::from(max) + 4);
+        assert_eq!(stats.count("tv/home", "ok"), u64::from(max) + 2);
+        assert_eq!(stats.count("tv/home", "dependency"), 2);
+        assert_eq!(snap.total_errors, 2);
     }
 }

@@ -44,7 +44,6 @@ impl MeterState {
     }
 
     /// Bytes held now.
-    #[cfg(test)]
     pub(crate) fn used(&self) -> usize {
         self.used.get()
     }

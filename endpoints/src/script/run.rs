@@ -127,9 +127,13 @@ async fn execute(
         Some((factory, shift)) => {
             let shift = *shift;
             let warm = match pooled.warm.take() {
-                Some(warm) if !warm.is_spent() => warm,
+                Some(warm) if !warm.is_spent(&pooled.runtime, &pooled.meter, limits.memory_bytes).await => warm,
                 spent => {
-                    drop(spent);
+                    if let Some(spent) = spent {
+                        // What the retired context held is only given back by a collection.
+                        drop(spent);
+                        pooled.runtime.run_gc().await;
+                    }
                     WarmContext::new(&pooled.runtime).await.map_err(engine)?
                 }
             };

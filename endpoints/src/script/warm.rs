@@ -9,8 +9,11 @@
 //! dropped, not pooled); the natives reach the request through a slot emptied when it ends.
 //!
 //! Factory modules stay loaded in the context (QuickJS frees modules only with their context), so a
-//! context is retired after [`MAX_FACTORIES`] distinct revisions and the next request builds a new
-//! one.
+//! context is retired — and the next request builds a new one — once it has loaded
+//! [`MAX_FACTORIES`] distinct revisions, or once its runtime holds more than
+//! [`MAX_IDLE_SHARE`] of the memory limit between requests (a few large revisions), so what a runtime
+//! keeps for revisions is bounded in count and in bytes, and a request always has most of its memory
+//! limit for itself.
 
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -19,6 +22,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use rquickjs::{AsyncContext, AsyncRuntime, Function, Module, Object, Persistent, Promise};
 
 use super::bytecode::Bytecode;
+use super::meter::MeterState;
 use super::natives::{self, EnvSlot};
 use super::prelude;
 use super::run::SandboxIntrinsics;
@@ -26,8 +30,14 @@ use super::run::SandboxIntrinsics;
 /// Warm contexts set up by this process (each costs a lockdown: a handful of milliseconds).
 pub(crate) static CREATED: AtomicU64 = AtomicU64::new(0);
 
-/// Distinct revisions a warm context loads before it is retired (bounds the modules it keeps).
-pub(crate) const MAX_FACTORIES: usize = 64;
+/// Distinct revisions a warm context loads before it is retired (bounds the modules it keeps: each
+/// costs its runtime ~8 KB for a small script, so ~256 KB per runtime for a full context).
+pub(crate) const MAX_FACTORIES: usize = 32;
+
+/// The share of the memory limit (1/`MAX_IDLE_SHARE`) a runtime may hold between requests before its
+/// warm context is retired: what loaded revisions keep never takes more than a quarter of a request's
+/// memory.
+pub(crate) const MAX_IDLE_SHARE: usize = 4;
 
 /// A reused context and what it keeps ready.
 pub(crate) struct WarmContext {
@@ -63,9 +73,18 @@ impl WarmContext {
         Ok(Self { run, factories: Vec::new(), slot, context })
     }
 
-    /// Whether this context has loaded as many revisions as it may.
-    pub(crate) fn is_spent(&self) -> bool {
-        self.factories.len() >= MAX_FACTORIES
+    /// Whether this context has loaded as many revisions as it may, or its runtime holds more than
+    /// its share of `memory_limit` once garbage is collected (collected only when it looks over).
+    pub(crate) async fn is_spent(&self, runtime: &AsyncRuntime, meter: &MeterState, memory_limit: usize) -> bool {
+        if self.factories.len() >= MAX_FACTORIES {
+            return true;
+        }
+        let share = memory_limit / MAX_IDLE_SHARE;
+        if meter.used() <= share {
+            return false;
+        }
+        runtime.run_gc().await;
+        meter.used() > share
     }
 
     /// The prelude's `run` and the factory of `revision` (loaded now if it is not ready).
@@ -157,6 +176,35 @@ mod tests {
                     *bytes < first_full + first_full / 10,
                     "round {number} holds {bytes} bytes, the first full context {first_full}: {used:?}"
                 );
+            }
+        }));
+    }
+
+    /// Revisions whose code holds ~150 KB each (a large constant): under a 4 MiB memory limit a
+    /// context full of them (`MAX_FACTORIES` × 150 KB) would leave the next request no memory, so
+    /// the context is retired once the runtime holds a quarter of the limit between requests (without
+    /// that, the tenth revision or so runs out of memory).
+    #[test]
+    fn large_revisions_retire_the_context_before_they_take_a_requests_memory() {
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+        rt.block_on(tokio::task::LocalSet::new().run_until(async {
+            let limits = ScriptLimits { pool_per_worker: 1, memory_bytes: 4 << 20, ..ScriptLimits::default() };
+            let filler = "x".repeat(150 * 1024);
+            for i in 0..MAX_FACTORIES {
+                let source = format!(
+                    "const big = '{filler}{i}';\nexport default () => ({{ length: big.length, text: big.slice(0, 40).repeat(1000) }});"
+                );
+                let script = compile("test/large", &source).expect("compiles");
+                let request = ScriptRequest { req_json: "{}".into(), streaming: false };
+                let mut running = run(&script, request, Rc::new(NoDependencies), &limits);
+                let mut last = None;
+                while let Some(event) = running.next().await {
+                    last = Some(event);
+                }
+                assert!(matches!(last, Some(ScriptEvent::Document(_))), "revision {i}: {last:?}");
+                let idle = pool::idle_memory();
+                // Its share, plus the one revision loaded since the check and this request's garbage.
+                assert!(idle[0] <= (4 << 20) / 2, "revision {i}: the runtime holds {idle:?} bytes");
             }
         }));
     }
