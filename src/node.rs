@@ -40,7 +40,7 @@ impl Node {
 
     /// As [`Node::start`], over given demo services (tests pass ones without latency).
     pub fn start_with(config: Config, demo: DemoServices) -> anyhow::Result<Self> {
-        Self::start_placed(config, demo, Placement::OwnArbiter)
+        Self::start_placed(config, demo, Placement::PerWorker)
     }
 
     /// As [`Node::start_with`], with every dependency actor placed by `placement`

@@ -1,10 +1,12 @@
-//! The dependency actor: runs backend calls on the dependency's own arbiter, at most
-//! `max_concurrent` at once, under `actix::Supervisor`.
+//! The dependency actor: runs backend calls on its arbiter — the caller's worker thread, or the
+//! dependency's own thread ([`crate::Placement`]) — under `actix::Supervisor`, at most
+//! `max_concurrent` at once *for the whole dependency*: a dependency may have one actor per worker
+//! thread, and each claims a place in the dependency's shared count before it starts a call.
 //!
 //! Admission (breaker, bulkhead) happens before a call reaches the mailbox, in
-//! [`crate::DependencyHandle`]; the actor only executes. Calls beyond `max_concurrent` wait in the
-//! actor's queue in arrival order, so the queue's length is bounded by the bulkhead's permits which
-//! each message carries. A backend that panics is caught with `catch_unwind`: its caller gets an
+//! [`crate::DependencyHandle`]; the actor only executes. Calls that find no place wait in the
+//! actor's queue in arrival order (woken when any of the dependency's calls ends), so the queue's
+//! length is bounded by the bulkhead's permits which each message carries. A backend that panics is caught with `catch_unwind`: its caller gets an
 //! error, the actor stops and the supervisor restarts it, which drops every call it still held
 //! (their callers see the reply channel close, count a failure and fall back). A call whose caller
 //! gave up (timeout) is cancelled: the backend future is dropped, its slot freed.
@@ -22,7 +24,7 @@ use tokio::time::Instant;
 
 use crate::bulkhead::Permit;
 use crate::dependency::outcome::{RunError, RunResult};
-use crate::dependency::shared::DependencyCore;
+use crate::dependency::shared::{DependencyCore, ExecutingGuard};
 
 /// One call to execute. Carries its bulkhead permit, so the place stays taken until the backend
 /// work really ends (or the message is dropped).
@@ -47,15 +49,15 @@ pub(crate) struct DependencyActor {
     core: Arc<DependencyCore>,
     /// Calls received but not started, in arrival order (bounded by the bulkhead's permits).
     waiting: VecDeque<RunCall>,
-    /// Calls started and not finished: at most `max_concurrent`.
-    running: usize,
+    /// Whether the actor is registered to be woken when a place to execute frees up.
+    awaiting_place: bool,
     /// The mailbox bound last set, so it is only changed when the settings change.
     mailbox_capacity: usize,
 }
 
 impl DependencyActor {
     pub fn new(core: Arc<DependencyCore>) -> Self {
-        Self { core, waiting: VecDeque::new(), running: 0, mailbox_capacity: 0 }
+        Self { core, waiting: VecDeque::new(), awaiting_place: false, mailbox_capacity: 0 }
     }
 
     /// Keeps the mailbox bound equal to the bulkhead size (a backstop: the permits are the limit).
@@ -68,21 +70,48 @@ impl DependencyActor {
         }
     }
 
-    /// Starts waiting calls while execution slots are free.
+    /// Starts waiting calls while the dependency has places to execute them; when it has none,
+    /// makes sure the actor is woken when one frees up.
     fn drain(&mut self, ctx: &mut Context<Self>) {
         let max = self.core.settings.load().max_concurrent;
-        while self.running < max {
-            let Some(call) = self.waiting.pop_front() else { break };
-            if !call.reply.is_closed() {
-                self.start(call, ctx);
+        let mut registered = None;
+        loop {
+            while self.waiting.front().is_some_and(|call| call.reply.is_closed()) {
+                self.waiting.pop_front();
+            }
+            if self.waiting.is_empty() {
+                return;
+            }
+            if let Some(place) = self.core.try_execute(max) {
+                let call = self.waiting.pop_front().expect("checked above");
+                self.start(call, place, ctx);
+                continue;
+            }
+            if self.awaiting_place {
+                // A registration from before is still pending: no place has been freed since it.
+                return;
+            }
+            match registered.take() {
+                None => {
+                    // Registered before claiming once more, so a place freed in between wakes it.
+                    let mut freed = Box::pin(Arc::clone(&self.core.place_freed).notified_owned());
+                    freed.as_mut().enable();
+                    registered = Some(freed);
+                }
+                Some(freed) => {
+                    self.awaiting_place = true;
+                    ctx.spawn(freed.into_actor(self).map(|(), act, ctx| {
+                        act.awaiting_place = false;
+                        act.drain(ctx);
+                    }));
+                    return;
+                }
             }
         }
     }
 
-    fn start(&mut self, call: RunCall, ctx: &mut Context<Self>) {
+    fn start(&mut self, call: RunCall, executing: ExecutingGuard, ctx: &mut Context<Self>) {
         let RunCall { operation, args, mut reply, permit } = call;
-        self.running += 1;
-        let executing = self.core.executing_guard();
         let started = Instant::now();
         let backend = Arc::clone(&self.core.backend);
         let future = std::panic::catch_unwind(AssertUnwindSafe(|| backend.call(&operation, &args)));
@@ -105,7 +134,6 @@ impl DependencyActor {
             Some(panicked)
         };
         ctx.spawn(work.into_actor(self).map(|panicked, act, ctx| {
-            act.running -= 1;
             if panicked == Some(true) {
                 tracing::warn!(dependency = %act.core.name, "backend panicked; restarting its actor");
                 ctx.stop();
@@ -139,7 +167,7 @@ impl Supervised for DependencyActor {
         // learn at once instead of at their timeout.
         self.core.restarts.fetch_add(1, Ordering::Relaxed);
         self.waiting.clear();
-        self.running = 0;
+        self.awaiting_place = false;
     }
 }
 

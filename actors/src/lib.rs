@@ -25,6 +25,7 @@ pub mod histogram;
 pub mod http;
 pub mod json;
 pub mod latency;
+mod per_thread;
 pub mod registry;
 mod reply;
 pub mod stats;

@@ -139,8 +139,8 @@ impl DependencyHandle {
         let Some(permit) = core.bulkhead.try_acquire(limit) else {
             return self.rejected(trial, operation, args, started, run_fallback).await;
         };
-        let ran = match &self.started.runner {
-            Runner::Inline => {
+        let ran = match self.started.runner.actor() {
+            None => {
                 // Most in-memory calls are ready at the first poll: only arm a timer when not.
                 let mut run = std::pin::pin!(self.run_inline(operation, args, permit));
                 match futures::poll!(run.as_mut()) {
@@ -148,7 +148,7 @@ impl DependencyHandle {
                     std::task::Poll::Pending => tokio::time::timeout_at(started + timeout, run).await.ok(),
                 }
             }
-            Runner::OnActor { addr, .. } => {
+            Some(addr) => {
                 let (reply, answer) = oneshot::channel();
                 let call = RunCall { operation: Arc::from(operation), args: args.clone(), reply, permit };
                 if addr.try_send(call).is_err() {

@@ -1,25 +1,52 @@
-//! Where a started dependency's calls run: on its supervised actor, or inline in the caller's
-//! task (semaphore isolation).
+//! Where a started dependency's calls run: on a supervised actor — one per worker thread, or one
+//! on the dependency's own thread — or inline in the caller's task (semaphore isolation).
 //!
 //! A type of its own so the handle, the builder that chooses it and the call path that uses it
 //! all depend on it without depending on each other.
+//!
+//! Per worker: an actix-web worker thread is an actix arbiter, and a call sent to an actor on
+//! another thread costs two cross-thread wake-ups (tens of microseconds on a VM when that thread
+//! was parked). So each arbiter that calls the dependency gets an actor of its own, started at its
+//! first call and kept in that thread's registry; the bulkhead, the breaker, the statistics and the
+//! `max_concurrent` count stay shared by all of them (the dependency's core). A caller on a thread
+//! without an arbiter uses the dependency's own actor on its own thread.
 
-use actix::{Addr, Arbiter};
+use std::sync::Arc;
 
+use actix::{Addr, Arbiter, Supervisor};
+
+use super::shared::DependencyCore;
 use crate::actor::DependencyActor;
+use crate::per_thread::PerThread;
 
 /// How a dependency's calls run.
 pub(super) enum Runner {
-    /// On the dependency's supervised actor (actor isolation).
+    /// On a supervised actor (actor isolation).
     OnActor {
         /// The actor's mailbox: calls are sent with `try_send`, never waited for.
         addr: Addr<DependencyActor>,
         /// The actor's own arbiter, stopped when the last handle drops (`None` when it runs on
         /// the current arbiter).
         _arbiter: Option<ArbiterGuard>,
+        /// Whether each calling arbiter gets an actor of its own (`addr` then serves the callers
+        /// that have no arbiter).
+        per_worker: Option<WorkerActors>,
     },
     /// In the caller's task, bounded by the bulkhead alone (semaphore isolation).
     Inline,
+}
+
+impl Runner {
+    /// The actor a call from this thread goes to, for actor isolation.
+    pub(super) fn actor(&self) -> Option<Addr<DependencyActor>> {
+        match self {
+            Runner::OnActor { per_worker: Some(workers), addr, .. } => {
+                Some(workers.here().unwrap_or_else(|| addr.clone()))
+            }
+            Runner::OnActor { addr, .. } => Some(addr.clone()),
+            Runner::Inline => None,
+        }
+    }
 }
 
 /// Stops a dependency's own arbiter when the last handle goes.
@@ -28,5 +55,27 @@ pub(super) struct ArbiterGuard(pub(super) Arbiter);
 impl Drop for ArbiterGuard {
     fn drop(&mut self) {
         self.0.stop();
+    }
+}
+
+/// A dependency's actors, one per calling arbiter.
+pub(super) struct WorkerActors {
+    core: Arc<DependencyCore>,
+    actors: PerThread<Addr<DependencyActor>>,
+}
+
+impl WorkerActors {
+    pub(super) fn new(core: Arc<DependencyCore>) -> Self {
+        Self { core, actors: PerThread::new() }
+    }
+
+    /// This thread's actor for the dependency, started now if it has none; `None` on a thread
+    /// without an arbiter.
+    fn here(&self) -> Option<Addr<DependencyActor>> {
+        self.actors.get_or_make(|| {
+            Arbiter::try_current()?;
+            let core = Arc::clone(&self.core);
+            Some(Supervisor::start(move |_| DependencyActor::new(core)))
+        })
     }
 }

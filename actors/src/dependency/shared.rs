@@ -12,6 +12,7 @@ use std::time::Duration;
 
 use arc_swap::ArcSwap;
 use parking_lot::Mutex;
+use tokio::sync::Notify;
 use tokio::time::Instant;
 
 use crate::backend::Backend;
@@ -43,8 +44,12 @@ pub(crate) struct DependencyCore {
     pub(super) fallback_slots: Arc<Bulkhead>,
     /// What a failed call answers instead (and, for `stale`, the replies it remembers).
     pub(super) fallback: Fallback,
-    /// Calls running on the backend now (not those queued on the actor), for the snapshot.
+    /// Calls running on the backend now (not those queued on an actor): the snapshot's count, and
+    /// the limit `max_concurrent` is kept against by every actor of the dependency (one per worker
+    /// thread, see [`super::runner`]), each claiming a place here before it starts a call.
     pub(super) executing: AtomicUsize,
+    /// Woken when an executing call ends, so actors with calls waiting for a place try again.
+    pub(crate) place_freed: Arc<Notify>,
     /// Times the supervisor restarted the actor after a panic, for the snapshot.
     pub(crate) restarts: AtomicU64,
 }
@@ -71,12 +76,14 @@ pub(super) struct Timing {
     pub(super) total: Duration,
 }
 
-/// Counts a call as executing for as long as it lives (owned, for calls on the actor).
+/// A place among the `max_concurrent` executing calls, held for as long as it lives (owned, for
+/// calls on an actor); giving it back wakes the actors waiting for one.
 pub(crate) struct ExecutingGuard(Arc<DependencyCore>);
 
 impl Drop for ExecutingGuard {
     fn drop(&mut self) {
         self.0.executing.fetch_sub(1, Ordering::AcqRel);
+        self.0.place_freed.notify_waiters();
     }
 }
 
@@ -108,14 +115,17 @@ impl DependencyCore {
             fallback_slots: Bulkhead::new(),
             fallback,
             executing: AtomicUsize::new(0),
+            place_freed: Arc::new(Notify::new()),
             restarts: AtomicU64::new(0),
         }
     }
 
-    /// Counts one call as executing until the guard drops.
-    pub(crate) fn executing_guard(self: &Arc<Self>) -> ExecutingGuard {
-        self.executing.fetch_add(1, Ordering::AcqRel);
-        ExecutingGuard(Arc::clone(self))
+    /// A place to execute one call while fewer than `max_concurrent` execute, or `None`.
+    pub(crate) fn try_execute(self: &Arc<Self>, max_concurrent: usize) -> Option<ExecutingGuard> {
+        self.executing
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| (n < max_concurrent).then_some(n + 1))
+            .ok()
+            .map(|_| ExecutingGuard(Arc::clone(self)))
     }
 
     /// Logs a change of the breaker's phase with the dependency's name, at `info`. Called after

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use actix::{Arbiter, Supervisor};
 use tokio::time::Instant;
 
-use super::runner::{ArbiterGuard, Runner};
+use super::runner::{ArbiterGuard, Runner, WorkerActors};
 use super::shared::DependencyCore;
 use super::{DependencyHandle, Started};
 use crate::actor::DependencyActor;
@@ -21,8 +21,12 @@ use crate::fallback::{Fallback, FallbackFn};
 /// Where a dependency's actor runs.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum Placement {
-    /// A new arbiter (thread) of its own: production.
+    /// One actor per calling arbiter (an actix-web worker thread), started at its first call, so a
+    /// call does not cross threads; callers on a thread without an arbiter use an actor on a new
+    /// arbiter of the dependency's own. Production.
     #[default]
+    PerWorker,
+    /// A new arbiter (thread) of its own, for every caller.
     OwnArbiter,
     /// The current arbiter: tests on tokio's paused clock, where every timer must share one runtime.
     CurrentArbiter,
@@ -63,13 +67,15 @@ impl DependencyBuilder {
             (Isolation::Semaphore, _) => Runner::Inline,
             (Isolation::Actor, Placement::CurrentArbiter) => {
                 let s = Arc::clone(&core);
-                Runner::OnActor { addr: Supervisor::start(move |_| DependencyActor::new(s)), _arbiter: None }
+                let addr = Supervisor::start(move |_| DependencyActor::new(s));
+                Runner::OnActor { addr, _arbiter: None, per_worker: None }
             }
-            (Isolation::Actor, Placement::OwnArbiter) => {
+            (Isolation::Actor, placement @ (Placement::OwnArbiter | Placement::PerWorker)) => {
                 let arbiter = Arbiter::new();
                 let s = Arc::clone(&core);
                 let addr = Supervisor::start_in_arbiter(&arbiter.handle(), move |_| DependencyActor::new(s));
-                Runner::OnActor { addr, _arbiter: Some(ArbiterGuard(arbiter)) }
+                let per_worker = (placement == Placement::PerWorker).then(|| WorkerActors::new(Arc::clone(&core)));
+                Runner::OnActor { addr, _arbiter: Some(ArbiterGuard(arbiter)), per_worker }
             }
         };
         tracing::debug!(dependency = %core.name, "dependency started");

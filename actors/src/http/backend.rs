@@ -1,5 +1,8 @@
 //! [`HttpBackend`]: a dependency's calls as HTTP requests on `reqwest`, with its own keep-alive
-//! pool.
+//! pool — one per thread that calls: hyper drives a connection on the thread that opened it, so a
+//! pool shared by every worker would have each reply cross threads (a wake-up of the other
+//! worker, then one back). With per-worker dependency actors each worker reuses its own
+//! connections; the number of requests in flight stays the dependency's (one semaphore).
 //!
 //! Classification (design §3): a 4xx is the caller's fault (bad request: not counted against the
 //! breaker, no fallback); a 5xx, a connect error, a closed connection or a 2xx whose body is not
@@ -29,11 +32,15 @@ use super::config::{HttpConfig, HttpMethod, HttpOperation, placeholders};
 use crate::backend::{Backend, BackendError};
 use crate::error::ConfigError;
 use crate::json::Json;
+use crate::per_thread::PerThread;
 
 /// A client for one HTTP dependency.
 pub struct HttpBackend {
     name: Arc<str>,
-    client: reqwest::Client,
+    /// How each thread's client is built.
+    client: ClientSettings,
+    /// Each calling thread's client (its own pool of connections).
+    clients: PerThread<reqwest::Client>,
     base_url: String,
     operations: Arc<BTreeMap<String, HttpOperation>>,
     max_reply_bytes: u64,
@@ -47,16 +54,17 @@ impl HttpBackend {
         let prefix = format!("dependencies.{name}.http");
         config.validate(&prefix)?;
         let max_connections = max_connections.max(1);
-        let client = reqwest::Client::builder()
-            .connect_timeout(Duration::from_millis(config.connect_timeout_ms))
-            .pool_max_idle_per_host(max_connections)
-            .pool_idle_timeout(Duration::from_millis(config.idle_timeout_ms))
-            .tcp_nodelay(true)
-            .build()
-            .map_err(|e| ConfigError::new(&prefix, "base_url", format!("cannot build a client: {e}")))?;
+        let client = ClientSettings {
+            connect_timeout: Duration::from_millis(config.connect_timeout_ms),
+            max_idle: max_connections,
+            idle_timeout: Duration::from_millis(config.idle_timeout_ms),
+        };
+        // Built once here, so a client that cannot be built is a configuration error at start.
+        client.build().map_err(|e| ConfigError::new(&prefix, "base_url", format!("cannot build a client: {e}")))?;
         Ok(Self {
             name: Arc::from(name),
             client,
+            clients: PerThread::new(),
             base_url: config.base_url.trim_end_matches('/').to_owned(),
             operations: Arc::new(config.operations.clone()),
             max_reply_bytes: config.max_reply_bytes,
@@ -93,11 +101,33 @@ impl HttpBackend {
             HttpMethod::Put => reqwest::Method::PUT,
             HttpMethod::Delete => reqwest::Method::DELETE,
         };
-        let mut request = self.client.request(method, url).header("accept", "application/json");
+        let client = self
+            .clients
+            .get_or_make(|| self.client.build().ok())
+            .ok_or_else(|| BackendError::failure("cannot build an HTTP client on this thread"))?;
+        let mut request = client.request(method, url).header("accept", "application/json");
         if op.body {
             request = request.header("content-type", "application/json").body(args.to_string());
         }
         Ok(request)
+    }
+}
+
+/// What every thread's client of one dependency is built with.
+struct ClientSettings {
+    connect_timeout: Duration,
+    max_idle: usize,
+    idle_timeout: Duration,
+}
+
+impl ClientSettings {
+    fn build(&self) -> reqwest::Result<reqwest::Client> {
+        reqwest::Client::builder()
+            .connect_timeout(self.connect_timeout)
+            .pool_max_idle_per_host(self.max_idle)
+            .pool_idle_timeout(self.idle_timeout)
+            .tcp_nodelay(true)
+            .build()
     }
 }
 
