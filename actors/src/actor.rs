@@ -56,8 +56,12 @@ pub(crate) struct DependencyActor {
 }
 
 impl DependencyActor {
-    pub fn new(core: Arc<DependencyCore>) -> Self {
-        Self { core, waiting: VecDeque::new(), awaiting_place: false, mailbox_capacity: 0 }
+    /// The actor for `core`, its mailbox already sized: an actor started at a worker's first call
+    /// gets that worker's burst of calls before it has run at all (actix's default bound is 16).
+    pub fn new(core: Arc<DependencyCore>, ctx: &mut Context<Self>) -> Self {
+        let mut actor = Self { core, waiting: VecDeque::new(), awaiting_place: false, mailbox_capacity: 0 };
+        actor.fit_mailbox(ctx);
+        actor
     }
 
     /// Keeps the mailbox bound equal to the bulkhead size (a backstop: the permits are the limit).

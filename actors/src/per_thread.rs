@@ -33,16 +33,29 @@ impl<T: Clone + 'static> PerThread<T> {
     /// This thread's value, made by `make` if the thread has none yet (`make` may decline: `None`,
     /// and it is asked again next time).
     pub(crate) fn get_or_make(&self, make: impl FnOnce() -> Option<T>) -> Option<T> {
+        self.with(make, T::clone)
+    }
+
+    /// `use_it` on this thread's value itself (not a clone: an actor's address keeps per-sender
+    /// state), made by `make` first if the thread has none yet; `None` when `make` declines.
+    pub(crate) fn with<R>(&self, make: impl FnOnce() -> Option<T>, use_it: impl FnOnce(&T) -> R) -> Option<R> {
         VALUES.with(|values| {
             let key = Arc::as_ptr(&self.owner);
-            if let Some((_, value)) = values.borrow().iter().find(|(owner, _)| owner.as_ptr() == key) {
-                return value.downcast_ref::<T>().cloned();
-            }
-            let value = make()?;
-            let mut values = values.borrow_mut();
-            values.retain(|(owner, _)| owner.strong_count() > 0);
-            values.push((Arc::downgrade(&self.owner), Box::new(value.clone())));
-            Some(value)
+            let found = |values: &[Entry]| values.iter().position(|(owner, _)| owner.as_ptr() == key);
+            let existing = found(&values.borrow());
+            let at = match existing {
+                Some(at) => at,
+                None => {
+                    // Made with no borrow held: making may use other owners' values.
+                    let value = make()?;
+                    let mut values = values.borrow_mut();
+                    values.retain(|(owner, _)| owner.strong_count() > 0);
+                    values.push((Arc::downgrade(&self.owner), Box::new(value)));
+                    values.len() - 1
+                }
+            };
+            let values = values.borrow();
+            values[at].1.downcast_ref::<T>().map(use_it)
         })
     }
 }

@@ -59,7 +59,11 @@ impl Backend for Gate {
 }
 
 fn start(gate: &Arc<Gate>, max_concurrent: usize, placement: Placement) -> DependencyHandle {
-    let config = DependencyConfig { max_concurrent, queue: 4, timeout_ms: 60_000, ..DependencyConfig::default() };
+    start_queued(gate, max_concurrent, 4, placement)
+}
+
+fn start_queued(gate: &Arc<Gate>, max_concurrent: usize, queue: usize, placement: Placement) -> DependencyHandle {
+    let config = DependencyConfig { max_concurrent, queue, timeout_ms: 60_000, ..DependencyConfig::default() };
     let backend: Arc<dyn Backend> = Arc::clone(gate) as Arc<dyn Backend>;
     DependencyHandle::builder("gated", config, backend).placement(placement).start().expect("valid config")
 }
@@ -176,4 +180,18 @@ async fn a_queued_call_whose_caller_gave_up_does_not_take_the_freed_place() {
     for arbiter in [first, second, third] {
         arbiter.stop();
     }
+}
+
+#[actix_rt::test]
+async fn a_workers_first_burst_fits_the_mailbox_of_its_new_actor() {
+    // 30 places, more than actix's default mailbox of 16; the burst is sent before the new actor
+    // on this thread has run at all.
+    let gate = Arc::new(Gate::default());
+    gate.open.add_permits(30);
+    let dep = start_queued(&gate, 10, 20, Placement::PerWorker);
+    let all_args: Vec<Value> = (0..30).map(args).collect();
+    let calls = all_args.iter().map(|a| dep.call("get", a));
+    let answers = futures::future::join_all(calls).await;
+    let from_backend = answers.iter().filter(|a| matches!(a, Ok(reply) if reply.origin == Origin::Backend)).count();
+    assert_eq!(from_backend, 30, "{answers:?}");
 }

@@ -139,29 +139,27 @@ impl DependencyHandle {
         let Some(permit) = core.bulkhead.try_acquire(limit) else {
             return self.rejected(trial, operation, args, started, run_fallback).await;
         };
-        let ran = match self.started.runner.actor() {
-            None => {
-                // Most in-memory calls are ready at the first poll: only arm a timer when not.
-                let mut run = std::pin::pin!(self.run_inline(operation, args, permit));
-                match futures::poll!(run.as_mut()) {
-                    std::task::Poll::Ready(ran) => Some(ran),
-                    std::task::Poll::Pending => tokio::time::timeout_at(started + timeout, run).await.ok(),
-                }
+        let runner = &self.started.runner;
+        let ran = if runner.is_inline() {
+            // Most in-memory calls are ready at the first poll: only arm a timer when not.
+            let mut run = std::pin::pin!(self.run_inline(operation, args, permit));
+            match futures::poll!(run.as_mut()) {
+                std::task::Poll::Ready(ran) => Some(ran),
+                std::task::Poll::Pending => tokio::time::timeout_at(started + timeout, run).await.ok(),
             }
-            Some(addr) => {
-                let (reply, answer) = oneshot::channel();
-                let call = RunCall { operation: Arc::from(operation), args: args.clone(), reply, permit };
-                if addr.try_send(call).is_err() {
-                    return self.rejected(trial, operation, args, started, run_fallback).await;
-                }
-                match tokio::time::timeout_at(started + timeout, answer).await {
-                    Ok(Ok(ran)) => Some(ran),
-                    Ok(Err(_closed)) => Some(RunResult {
-                        result: Err(RunError::Panicked("dependency actor restarted while the call ran".into())),
-                        elapsed: started.elapsed(),
-                    }),
-                    Err(_elapsed) => None,
-                }
+        } else {
+            let (reply, answer) = oneshot::channel();
+            let call = RunCall { operation: Arc::from(operation), args: args.clone(), reply, permit };
+            if runner.send(call).is_err() {
+                return self.rejected(trial, operation, args, started, run_fallback).await;
+            }
+            match tokio::time::timeout_at(started + timeout, answer).await {
+                Ok(Ok(ran)) => Some(ran),
+                Ok(Err(_closed)) => Some(RunResult {
+                    result: Err(RunError::Panicked("dependency actor restarted while the call ran".into())),
+                    elapsed: started.elapsed(),
+                }),
+                Err(_elapsed) => None,
             }
         };
         let now = Instant::now();

@@ -16,7 +16,7 @@ use std::sync::Arc;
 use actix::{Addr, Arbiter, Supervisor};
 
 use super::shared::DependencyCore;
-use crate::actor::DependencyActor;
+use crate::actor::{DependencyActor, RunCall};
 use crate::per_thread::PerThread;
 
 /// How a dependency's calls run.
@@ -37,14 +37,23 @@ pub(super) enum Runner {
 }
 
 impl Runner {
-    /// The actor a call from this thread goes to, for actor isolation.
-    pub(super) fn actor(&self) -> Option<Addr<DependencyActor>> {
+    /// Whether calls run in the caller's task.
+    pub(super) fn is_inline(&self) -> bool {
+        matches!(self, Runner::Inline)
+    }
+
+    /// Sends `call` to the actor for this thread — its own with `per_worker`, else the
+    /// dependency's — with `try_send` on the address kept for it (not a clone: a full mailbox parks
+    /// that sender, so the next call is refused until the actor catches up). `Err` when the mailbox
+    /// refused it; the call is dropped either way for inline runners (never asked).
+    pub(super) fn send(&self, call: RunCall) -> Result<(), ()> {
         match self {
-            Runner::OnActor { per_worker: Some(workers), addr, .. } => {
-                Some(workers.here().unwrap_or_else(|| addr.clone()))
-            }
-            Runner::OnActor { addr, .. } => Some(addr.clone()),
-            Runner::Inline => None,
+            Runner::OnActor { per_worker: Some(workers), addr, .. } => match workers.send(call) {
+                Ok(sent) => sent,
+                Err(call) => addr.try_send(call).map_err(|_| ()),
+            },
+            Runner::OnActor { addr, .. } => addr.try_send(call).map_err(|_| ()),
+            Runner::Inline => Err(()),
         }
     }
 }
@@ -69,13 +78,20 @@ impl WorkerActors {
         Self { core, actors: PerThread::new() }
     }
 
-    /// This thread's actor for the dependency, started now if it has none; `None` on a thread
-    /// without an arbiter.
-    fn here(&self) -> Option<Addr<DependencyActor>> {
-        self.actors.get_or_make(|| {
+    /// Sends `call` to this thread's actor for the dependency, started now if it has none; the call
+    /// back on a thread without an arbiter.
+    fn send(&self, call: RunCall) -> Result<Result<(), ()>, RunCall> {
+        let start = || {
             Arbiter::try_current()?;
             let core = Arc::clone(&self.core);
-            Some(Supervisor::start(move |_| DependencyActor::new(core)))
-        })
+            Some(Supervisor::start(move |ctx| DependencyActor::new(core, ctx)))
+        };
+        let mut call = Some(call);
+        let sent = self.actors.with(start, |addr| addr.try_send(call.take().expect("sent once")).map_err(|_| ()));
+        match (sent, call) {
+            (Some(sent), _) => Ok(sent),
+            (None, Some(call)) => Err(call),
+            (None, None) => unreachable!("a call is only taken by a send"),
+        }
     }
 }

@@ -67,13 +67,13 @@ impl DependencyBuilder {
             (Isolation::Semaphore, _) => Runner::Inline,
             (Isolation::Actor, Placement::CurrentArbiter) => {
                 let s = Arc::clone(&core);
-                let addr = Supervisor::start(move |_| DependencyActor::new(s));
+                let addr = Supervisor::start(move |ctx| DependencyActor::new(s, ctx));
                 Runner::OnActor { addr, _arbiter: None, per_worker: None }
             }
             (Isolation::Actor, placement @ (Placement::OwnArbiter | Placement::PerWorker)) => {
                 let arbiter = Arbiter::new();
                 let s = Arc::clone(&core);
-                let addr = Supervisor::start_in_arbiter(&arbiter.handle(), move |_| DependencyActor::new(s));
+                let addr = Supervisor::start_in_arbiter(&arbiter.handle(), move |ctx| DependencyActor::new(s, ctx));
                 let per_worker = (placement == Placement::PerWorker).then(|| WorkerActors::new(Arc::clone(&core)));
                 Runner::OnActor { addr, _arbiter: Some(ArbiterGuard(arbiter)), per_worker }
             }
