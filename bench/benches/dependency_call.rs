@@ -1,6 +1,7 @@
 //! What the fault-tolerance layer costs (design §12): a protected in-process call (actor hop,
-//! breaker, bulkhead, stats) and a semaphore-isolated call against a direct call of the same
-//! backend, and an open-breaker rejection.
+//! breaker, bulkhead, stats) — on the caller's own worker actor (`PerWorker`, the server's
+//! placement) and on the dependency's own thread (`OwnArbiter`) — and a semaphore-isolated call
+//! against a direct call of the same backend, and an open-breaker rejection.
 //!
 //! `cargo bench -p switchyard-bench --bench dependency_call`
 
@@ -11,7 +12,7 @@ use criterion::{Criterion, criterion_group, criterion_main};
 use futures::FutureExt;
 use futures::future::BoxFuture;
 use serde_json::{Value, json};
-use switchyard_actors::{Backend, BackendError, DependencyConfig, DependencyHandle, Force, Isolation, Json};
+use switchyard_actors::{Backend, BackendError, DependencyConfig, DependencyHandle, Force, Isolation, Json, Placement};
 
 /// Answers at once with a prepared reply: the cost measured is the layer's, not the backend's.
 struct Instant(Json);
@@ -22,12 +23,19 @@ impl Backend for Instant {
     }
 }
 
-fn handle(isolation: Isolation, force: Option<Force>) -> DependencyHandle {
+fn handle(isolation: Isolation, force: Option<Force>, placement: Placement) -> DependencyHandle {
     let mut config = DependencyConfig::default();
     config.isolation = isolation;
     config.breaker.force = force;
     let backend = Arc::new(Instant(json!({"id": 1, "name": "x"}).into()));
-    DependencyHandle::builder("bench", config, backend).start().expect("valid config")
+    DependencyHandle::builder("bench", config, backend).placement(placement).start().expect("valid config")
+}
+
+fn wide(placement: Placement) -> DependencyHandle {
+    let mut config = DependencyConfig::default();
+    config.max_concurrent = 64;
+    let backend = Arc::new(Instant(json!({"id": 1, "name": "x"}).into()));
+    DependencyHandle::builder("wide", config, backend).placement(placement).start().expect("valid config")
 }
 
 /// Runs `iters` sequential calls of `f` inside the actix system and returns the elapsed time.
@@ -47,11 +55,12 @@ where
 
 fn bench(c: &mut Criterion) {
     let mut system = actix::System::new();
-    let (actor, semaphore, open) = system.block_on(async {
+    let (actor, own_thread, semaphore, open) = system.block_on(async {
         (
-            handle(Isolation::Actor, None),
-            handle(Isolation::Semaphore, None),
-            handle(Isolation::Semaphore, Some(Force::Open)),
+            handle(Isolation::Actor, None, Placement::PerWorker),
+            handle(Isolation::Actor, None, Placement::OwnArbiter),
+            handle(Isolation::Semaphore, None, Placement::PerWorker),
+            handle(Isolation::Semaphore, Some(Force::Open), Placement::PerWorker),
         )
     });
     let direct = Instant(json!({"id": 1, "name": "x"}).into());
@@ -70,6 +79,15 @@ fn bench(c: &mut Criterion) {
         b.iter_custom(|n| {
             time_calls(&mut system, n, || {
                 actor.call("get", &args).map(|r| {
+                    std::hint::black_box(r.unwrap());
+                })
+            })
+        })
+    });
+    group.bench_function("protected_actor_own_thread", |b| {
+        b.iter_custom(|n| {
+            time_calls(&mut system, n, || {
+                own_thread.call("get", &args).map(|r| {
                     std::hint::black_box(r.unwrap());
                 })
             })
@@ -98,12 +116,7 @@ fn bench(c: &mut Criterion) {
     // The actor hop under load: 64 calls in flight, so neither thread parks between calls.
     let mut group = c.benchmark_group("dependency_call_64_in_flight");
     group.throughput(criterion::Throughput::Elements(64));
-    let wide = system.block_on(async {
-        let mut config = DependencyConfig::default();
-        config.max_concurrent = 64;
-        let backend = Arc::new(Instant(json!({"id": 1, "name": "x"}).into()));
-        DependencyHandle::builder("wide", config, backend).start().expect("valid config")
-    });
+    let (wide, wide_own_thread) = system.block_on(async { (wide(Placement::PerWorker), wide(Placement::OwnArbiter)) });
     group.bench_function("direct", |b| {
         b.iter_custom(|n| {
             time_calls(&mut system, n, || {
@@ -117,6 +130,15 @@ fn bench(c: &mut Criterion) {
         b.iter_custom(|n| {
             time_calls(&mut system, n, || {
                 futures::future::join_all((0..64).map(|_| wide.call("get", &args))).map(|r| {
+                    assert!(r.iter().all(Result::is_ok));
+                })
+            })
+        })
+    });
+    group.bench_function("protected_actor_own_thread", |b| {
+        b.iter_custom(|n| {
+            time_calls(&mut system, n, || {
+                futures::future::join_all((0..64).map(|_| wide_own_thread.call("get", &args))).map(|r| {
                     assert!(r.iter().all(Result::is_ok));
                 })
             })

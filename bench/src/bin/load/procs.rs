@@ -212,6 +212,29 @@ pub fn fallbacks(server: &Server) -> Option<u64> {
     Some(all.as_array()?.iter().filter_map(|d| d["snapshot"]["cumulative"]["fallback_success"].as_u64()).sum())
 }
 
+/// What a Switchyard's isolation cost its callers over the last minute: for the dependency where
+/// it is largest, the whole call's latency less the backend's own execution (caller's wait for the
+/// actor, the hop, the answer's way back), at the mean and at p99 (p99 of the whole call less p99
+/// of the execution), in ms, with the dependency's name.
+pub fn isolation_cost(server: &Server) -> Option<(String, f64, f64)> {
+    let admin = server.admin.as_deref()?;
+    let auth = format!("Authorization: Bearer {TOKEN}");
+    let text = curl(&["-sf", "-H", &auth, &format!("{admin}/admin/v1/dependencies")])?;
+    let all: serde_json::Value = serde_json::from_str(&text).ok()?;
+    all.as_array()?
+        .iter()
+        .filter_map(|d| {
+            let s = &d["snapshot"];
+            let (total, execution) = (&s["latency_total"], &s["latency_execution"]);
+            if total["count"].as_u64()? == 0 {
+                return None;
+            }
+            let less = |field: &str| Some(total[field].as_f64()? - execution[field].as_f64()?);
+            Some((d["name"].as_str()?.to_owned(), less("mean")?, less("p99")?))
+        })
+        .max_by(|a, b| a.2.total_cmp(&b.2))
+}
+
 /// Sets chaos on a demo service (`None` clears it).
 pub fn chaos(backends: &Server, service: &str, settings: Option<&str>) {
     assert!(try_chaos(backends, service, settings), "cannot set chaos on {service}");
